@@ -1,0 +1,142 @@
+"""Benchmark runner W2: grok ``%{COMBINEDAPACHELOG}`` over an access log, to JSON lines.
+
+Usage::
+
+    python -m bench.runners.sluice_grok_w2 --input FILE.log --output OUT.jsonl
+
+Reads FILE.log in blocks, turns each block into an Arrow string column (one row per
+line), runs Sluice's grok kernel with the legacy ``COMBINEDAPACHELOG`` pattern, and writes
+one JSON object per line with the fields legacy grok names: ``clientip, ident, auth,
+timestamp, verb, request, httpversion, rawrequest, response, bytes, referrer, agent``.
+All values are strings, as legacy grok captures them (no ``:int``): ``referrer`` and
+``agent`` keep their surrounding double quotes (they are captured by ``QS``), ``bytes``
+is absent when the log has ``-``, ``rawrequest`` appears only when the request line is
+not ``VERB TARGET [HTTP/x]``. A line the pattern does not match is written as
+``{"message": <line>, "tags": ["_grokparsefailure"]}``.
+
+Blocks are processed by a small pool of threads (pyarrow and RE2 release the GIL) and
+written in input order. The last stdout line is ``{"events": n, "seconds": s}``: events
+written and the seconds from opening the input to closing the output (imports excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluice.pipeline.grok import Grok
+from sluice.pipeline.jsonl import encode_jsonl
+from sluice.pipeline.settings.filters import GrokSettings
+
+__all__ = ["main", "run"]
+
+BLOCK_BYTES = 4 << 20
+FIELDS = (
+    "clientip",
+    "ident",
+    "auth",
+    "timestamp",
+    "verb",
+    "request",
+    "httpversion",
+    "rawrequest",
+    "response",
+    "bytes",
+    "referrer",
+    "agent",
+)
+
+
+def blocks(path: Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """Whole-line blocks of about ``size`` bytes (the last line may lack a newline)."""
+    with path.open("rb") as fh:
+        carry = b""
+        while True:
+            chunk = fh.read(size)
+            if not chunk:
+                if carry:
+                    yield carry
+                return
+            chunk = carry + chunk
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                carry = chunk
+                continue
+            carry = chunk[cut + 1 :]
+            yield chunk[: cut + 1]
+
+
+def lines_of(block: bytes) -> pa.Array:
+    """The lines of ``block`` as a string column (no line ends; invalid UTF-8 replaced)."""
+    body = block[:-1] if block.endswith(b"\n") else block
+    whole = pa.array([body], pa.large_binary())
+    lines = pc.list_flatten(pc.split_pattern(whole, b"\n"))
+    try:
+        out = lines.cast(pa.string())  # validates UTF-8
+    except pa.ArrowInvalid:
+        text = body.decode("utf-8", "replace")
+        out = pc.list_flatten(pc.split_pattern(pa.array([text], pa.string()), "\n"))
+    if b"\r" in block:
+        out = pc.utf8_rtrim(out, characters="\r")
+    return out
+
+
+def process(grok: Grok, block: bytes) -> tuple[bytes, int]:
+    lines = lines_of(block)
+    table, failed = grok.apply(pa.table({"message": lines}))
+    any_failed = pc.any(failed).as_py()
+    parsed = table.filter(pc.invert(failed)) if any_failed else table
+    out = encode_jsonl(parsed.select([f for f in FIELDS if f in table.column_names]))
+    if any_failed:
+        bad = table.filter(failed).select(["message", "tags"])
+        out += encode_jsonl(bad)  # failures go after the block's parsed lines
+    return out, len(lines)
+
+
+def run(input_path: Path, output_path: Path, workers: int) -> tuple[int, float]:
+    start = time.perf_counter()
+    grok = Grok(
+        GrokSettings(
+            match={"message": ["%{COMBINEDAPACHELOG}"]}, tag_on_failure=["_grokparsefailure"]
+        )
+    )
+    events = 0
+    pending: deque[Future[tuple[bytes, int]]] = deque()
+    with ThreadPoolExecutor(workers) as pool, output_path.open("wb") as out:
+        for block in blocks(input_path):
+            pending.append(pool.submit(process, grok, block))
+            while len(pending) > workers * 2:
+                data, count = pending.popleft().result()
+                out.write(data)
+                events += count
+        while pending:
+            data, count = pending.popleft().result()
+            out.write(data)
+            events += count
+    return events, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, type=Path)
+    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    events, seconds = run(args.input, args.output, max(1, args.workers))
+    print(json.dumps({"events": events, "seconds": round(seconds, 4)}))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Sluice row: W0, W1 or W2 as a Logstash-style pipeline, run by the real server.
+
+``python -m bench.runners.sluice_pipeline --workload w0|w1|w2 --input IN --output OUT
+--workdir DIR``. Over HTTP against a ``sluice server`` child process:
+
+1. ``POST /v3/sluice/pipelines/`` with ``{"name", "config"}``: the pipeline text
+   from :func:`pipeline_config` (``file`` input from the beginning, the workload's filters,
+   ``file`` output with ``json_lines``).
+2. ``POST /v3/sluice/pipelines/{id}/start/``: the clock starts.
+3. The output file is polled until it stops growing for ``--settle`` seconds; the clock
+   stops at the last growth. ``POST /v3/sluice/pipelines/{id}/stop/``.
+
+A missing server or endpoint makes the row ``skipped`` with the exact reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.runners._common import emit, skip
+from bench.runners._server import ApiError, SluiceServer, Unavailable
+
+__all__ = ["pipeline_config"]
+
+_W1_KEEP = ("ts", "host", "service", "level", "status", "latency_us")
+_W2_KEEP = (
+    "clientip", "ident", "auth", "timestamp", "verb", "request", "httpversion", "response",
+    "bytes", "referrer", "agent",
+)  # fmt: skip
+
+
+def pipeline_config(workload: str, input_path: str, output: str) -> str:
+    """The pipeline text of ``workload`` (Logstash config language)."""
+    if workload == "w0":
+        return (
+            f'input {{ file {{ path => "{input_path}" start_position => "beginning" '
+            "codec => line } }\n"
+            f'output {{ file {{ path => "{output}" codec => line {{ format => "%{{message}}" }} }} }}\n'
+        )
+    if workload == "w1":
+        return (
+            f'input {{ file {{ path => "{input_path}" start_position => "beginning" '
+            "codec => json } }\n"
+            # Sluice's own ``sql`` filter does the projection and the arithmetic that
+            # Logstash needs the community ``math`` and the ``prune`` filters for.
+            "filter {\n"
+            '  if [level] in ["WARN", "ERROR"] or [status] >= 500 {\n'
+            '    sql { statement => "SELECT ts, host, service, level, status, '
+            'latency_ms * 1000 AS latency_us FROM events" }\n'
+            "  } else {\n    drop { }\n  }\n}\n"
+            f'output {{ file {{ path => "{output}" codec => json_lines }} }}\n'
+        )
+    if workload == "w2":
+        return (
+            f'input {{ file {{ path => "{input_path}" start_position => "beginning" }} }}\n'
+            "filter {\n"
+            '  grok { match => { "message" => "%{COMBINEDAPACHELOG}" } }\n'
+            '  mutate { convert => { "response" => "integer" "bytes" => "integer" }\n'
+            '           gsub => [ "referrer", "^\\"|\\"$", "", "agent", "^\\"|\\"$", "" ] }\n'
+            # Sluice's ``sql`` filter keeps the grok fields of the reference (Logstash
+            # would use ``prune``, which Sluice does not have).
+            f'  sql {{ statement => "SELECT {", ".join(_W2_KEEP)} FROM events" }}\n}}\n'
+            f'output {{ file {{ path => "{output}" codec => json_lines }} }}\n'
+        )
+    raise ValueError(f"no pipeline for workload {workload!r}")
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
+    except FileNotFoundError:
+        return 0
+
+
+def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
+    """Steps 1-3 of the module docstring; returns the result object."""
+    pid = f"bench_{args.workload}"
+    out = Path(args.output)
+    config = pipeline_config(args.workload, str(Path(args.input).resolve()), str(out.resolve()))
+    srv.call("POST", "/v3/sluice/pipelines/", json={"name": pid, "config": config})
+    start = time.perf_counter()
+    srv.call("POST", f"/v3/sluice/pipelines/{pid}/start/", json={})
+    last, last_change = -1, time.perf_counter()
+    while time.perf_counter() - last_change < args.settle:
+        count = _lines(out)
+        if count != last:
+            last, last_change = count, time.perf_counter()
+        time.sleep(0.05)
+    seconds = last_change - start
+    srv.call("POST", f"/v3/sluice/pipelines/{pid}/stop/", json={})
+    with open(args.input, "rb") as fh:
+        events = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
+    return {"events": events, "seconds": seconds, "output_records": last}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Sluice pipeline runner (through the server)")
+    parser.add_argument("--workload", required=True, choices=("w0", "w1", "w2"))
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds without output growth that mean the run is done")  # fmt: skip
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-bench-"))
+    try:
+        with SluiceServer(workdir / "server") as srv:
+            result = run(srv, args)
+    except Unavailable as exc:
+        skip(str(exc))
+    except ApiError as exc:
+        sys.stderr.write(f"The Sluice pipeline run failed: {exc}\n")
+        raise SystemExit(1) from None
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

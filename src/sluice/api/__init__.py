@@ -1,0 +1,1 @@
+"""Sluice api layer."""

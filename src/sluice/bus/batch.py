@@ -1,0 +1,470 @@
+"""The record batch: Sluice's unit of storage and transfer, encoded as one bytes buffer.
+
+A batch is a 40-byte header followed by a columnar payload, padded to a multiple of 8 bytes:
+
+```
+header  <q I I B B H i q q>  base_offset, length, crc, magic, flags, reserved, count,
+                              first_timestamp, max_timestamp
+payload [timestamps  count x int64]         absent when FLAG_UNIFORM_TS (all = first_timestamp)
+        value offsets (count+1) x int32, value bytes, pad to 8
+        [key offsets (count+1) x int32, key null mask count x uint8, key bytes, pad]  FLAG_KEYS
+        [header offsets (count+1) x int32, encoded headers, pad]                     FLAG_HEADERS
+```
+
+``length`` counts every byte after the ``length`` field (so a batch occupies ``12 + length``
+bytes); ``crc`` is the CRC32C of every byte after the ``crc`` field. Offsets inside a column are
+Arrow-style (start at 0, one more than records), so :meth:`RecordBatch.values_array` hands a
+zero-copy ``pyarrow`` binary array to the runtime without one Python object per record.
+
+The memory and embedded backends store exactly these bytes; the Kafka backend builds the same
+views from consumed messages, so consumers see one shape everywhere.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import struct
+import time
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import crc32c
+
+from sluice.bus.errors import CorruptBatchError
+
+__all__ = [
+    "FLAG_HEADERS",
+    "FLAG_KEYS",
+    "FLAG_UNIFORM_TS",
+    "HEADER",
+    "HEADER_SIZE",
+    "MAGIC",
+    "BatchHeader",
+    "ConsumedRecord",
+    "Headers",
+    "Record",
+    "RecordBatch",
+    "Records",
+    "check_crc",
+    "encode_batch",
+    "now_ms",
+    "parse_header",
+    "set_base_offset",
+    "split_for_batches",
+]
+
+Headers = tuple[tuple[str, bytes], ...]
+"""Record headers: ordered ``(name, value)`` pairs, as in Kafka."""
+
+HEADER = struct.Struct("<qIIBBHiqq")
+HEADER_SIZE = HEADER.size  # 40
+MAGIC = 1
+FLAG_UNIFORM_TS = 1
+FLAG_KEYS = 2
+FLAG_HEADERS = 4
+_CRC_FROM = 16  # the CRC covers bytes [16:] of a batch
+_MAX_BATCH_BYTES = 256 * 1024 * 1024
+_HDR_NAME = struct.Struct("<H")
+_HDR_VALUE = struct.Struct("<i")
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds since the epoch (Kafka's timestamp unit)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record to produce. ``timestamp`` is ms since the epoch; ``None`` means now."""
+
+    value: bytes
+    key: bytes | None = None
+    timestamp: int | None = None
+    headers: Headers = ()
+
+
+class ConsumedRecord(NamedTuple):
+    """One record read back from a partition."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """Records to produce, column by column: the fast path (no object per record).
+
+    Args:
+        values: the values (``bytes`` each; an empty value is allowed).
+        keys: one key (or ``None``) per value, or ``None`` for no keys at all.
+        timestamps: one ms timestamp per value, one for all, or ``None`` for now.
+        headers: one :data:`Headers` tuple per value, or ``None``.
+    """
+
+    values: Sequence[bytes]
+    keys: Sequence[bytes | None] | None = None
+    timestamps: Sequence[int] | int | None = None
+    headers: Sequence[Headers] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.values)
+        for name in ("keys", "headers"):
+            column = getattr(self, name)
+            if column is not None and len(column) != n:
+                raise ValueError(f"Records.{name} has {len(column)} entries for {n} values.")
+        if isinstance(self.timestamps, Sequence) and len(self.timestamps) != n:
+            raise ValueError(f"Records.timestamps has {len(self.timestamps)} entries for {n}.")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Record]) -> Records:
+        """Turn a list of :class:`Record` into columns (``None`` timestamps become now)."""
+        now = now_ms()
+        keys = [r.key for r in records]
+        headers = [r.headers for r in records]
+        return cls(
+            values=[r.value for r in records],
+            keys=keys if any(k is not None for k in keys) else None,
+            timestamps=[now if r.timestamp is None else r.timestamp for r in records],
+            headers=headers if any(headers) else None,
+        )
+
+    def take(self, indices: Sequence[int]) -> Records:
+        """The records at ``indices`` (used to split a produce call by partition)."""
+        ts = self.timestamps
+        return Records(
+            values=[self.values[i] for i in indices],
+            keys=None if self.keys is None else [self.keys[i] for i in indices],
+            timestamps=ts if not isinstance(ts, Sequence) else [ts[i] for i in indices],
+            headers=None if self.headers is None else [self.headers[i] for i in indices],
+        )
+
+    def slice(self, start: int, stop: int) -> Records:
+        """Records ``start .. stop-1`` (used to cap the size of one batch)."""
+        ts = self.timestamps
+        return Records(
+            values=self.values[start:stop],
+            keys=None if self.keys is None else self.keys[start:stop],
+            timestamps=ts[start:stop] if isinstance(ts, Sequence) else ts,
+            headers=None if self.headers is None else self.headers[start:stop],
+        )
+
+
+def _pad(n: int) -> bytes:
+    return b"\0" * (-n % 8)
+
+
+def _offsets(items: Sequence[bytes]) -> array[int]:
+    out = array("i", [0])
+    out.extend(itertools.accumulate(map(len, items)))
+    return out
+
+
+def _encode_headers(headers: Headers) -> bytes:
+    parts: list[bytes] = []
+    for name, value in headers:
+        raw = name.encode()
+        parts += [_HDR_NAME.pack(len(raw)), raw, _HDR_VALUE.pack(len(value)), value]
+    return b"".join(parts)
+
+
+def _decode_headers(raw: bytes) -> Headers:
+    out: list[tuple[str, bytes]] = []
+    pos = 0
+    while pos < len(raw):
+        (n,) = _HDR_NAME.unpack_from(raw, pos)
+        name = raw[pos + 2 : pos + 2 + n].decode()
+        pos += 2 + n
+        (m,) = _HDR_VALUE.unpack_from(raw, pos)
+        out.append((name, raw[pos + 4 : pos + 4 + m]))
+        pos += 4 + m
+    return tuple(out)
+
+
+def split_for_batches(records: Records, max_bytes: int = 8 * 1024 * 1024) -> list[Records]:
+    """Cut ``records`` into runs whose values stay near ``max_bytes`` (at least one record)."""
+    n = len(records)
+    if n == 0:
+        return []
+    ends = list(itertools.accumulate(map(len, records.values)))
+    if ends[-1] <= max_bytes:
+        return [records]
+    out: list[Records] = []
+    start, base = 0, 0
+    while start < n:
+        stop = max(bisect.bisect_right(ends, base + max_bytes, lo=start), start + 1)
+        out.append(records.slice(start, stop))
+        base = ends[stop - 1]
+        start = stop
+    return out
+
+
+def encode_batch(records: Records, base_offset: int = 0) -> bytearray:
+    """Encode ``records`` as one batch (header + payload) with ``base_offset`` and its CRC.
+
+    The result is a ``bytearray`` so the log can patch ``base_offset`` with
+    :func:`set_base_offset` once it assigns offsets (the CRC does not cover the base offset).
+    Raises ``ValueError`` for an empty batch or one above 256 MiB.
+    """
+    count = len(records)
+    if count == 0:
+        raise ValueError("A record batch needs at least one record.")
+    parts: list[bytes | bytearray | memoryview] = [b""]  # header placeholder
+    flags = 0
+    ts = records.timestamps
+    if ts is None or isinstance(ts, int):
+        first_ts = max_ts = now_ms() if ts is None else ts
+        flags |= FLAG_UNIFORM_TS
+    else:
+        first_ts, max_ts = ts[0], max(ts)
+        if min(ts) == max_ts:
+            flags |= FLAG_UNIFORM_TS
+        else:
+            parts.append(array("q", ts).tobytes())
+    values = records.values
+    data = b"".join(values)
+    parts += [_offsets(values).tobytes(), data, _pad(4 * (count + 1) + len(data))]
+    if records.keys is not None:
+        flags |= FLAG_KEYS
+        keys = [b"" if k is None else k for k in records.keys]
+        kdata = b"".join(keys)
+        mask = bytes(k is None for k in records.keys)
+        parts += [_offsets(keys).tobytes(), mask, kdata, _pad(4 * (count + 1) + count + len(kdata))]
+    if records.headers is not None:
+        flags |= FLAG_HEADERS
+        blobs = [_encode_headers(h) for h in records.headers]
+        hdata = b"".join(blobs)
+        parts += [_offsets(blobs).tobytes(), hdata, _pad(4 * (count + 1) + len(hdata))]
+    payload_len = sum(len(p) for p in parts)
+    if payload_len > _MAX_BATCH_BYTES:
+        raise ValueError(f"A record batch of {payload_len} bytes is above the 256 MiB limit.")
+    out = bytearray(HEADER_SIZE)
+    out += b"".join(parts)
+    HEADER.pack_into(
+        out, 0, base_offset, len(out) - 12, 0, MAGIC, flags, 0, count, first_ts, max_ts
+    )
+    struct.pack_into("<I", out, 12, crc32c.crc32c(memoryview(out)[_CRC_FROM:]))
+    return out
+
+
+def set_base_offset(batch: bytearray, base_offset: int) -> None:
+    """Write ``base_offset`` into an encoded batch (not covered by the CRC)."""
+    struct.pack_into("<q", batch, 0, base_offset)
+
+
+class BatchHeader(NamedTuple):
+    """The decoded header of one batch; ``size`` is the whole batch in bytes."""
+
+    base_offset: int
+    size: int
+    crc: int
+    flags: int
+    record_count: int
+    first_timestamp: int
+    max_timestamp: int
+
+    @property
+    def next_offset(self) -> int:
+        """The offset after the last record of the batch."""
+        return self.base_offset + self.record_count
+
+
+def parse_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> BatchHeader:
+    """Decode the header at ``buf[pos:]``; raises :class:`CorruptBatchError` if impossible."""
+    if len(buf) - pos < HEADER_SIZE:
+        raise CorruptBatchError("The buffer ends inside a batch header.")
+    base, length, crc, magic, flags, _, count, first_ts, max_ts = HEADER.unpack_from(buf, pos)
+    if magic != MAGIC or count <= 0 or length < HEADER_SIZE - 12 or (length + 12) % 8:
+        raise CorruptBatchError(f"The batch header at byte {pos} is not a valid Sluice batch.")
+    return BatchHeader(base, length + 12, crc, flags, count, first_ts, max_ts)
+
+
+def check_crc(buf: bytes | bytearray | memoryview, pos: int, header: BatchHeader) -> bool:
+    """True when the batch at ``buf[pos:]`` is whole and its CRC32C matches."""
+    end = pos + header.size
+    if len(buf) < end:
+        return False
+    return bool(crc32c.crc32c(memoryview(buf)[pos + _CRC_FROM : end]) == header.crc)
+
+
+class RecordBatch:
+    """A read-only view of records ``start .. stop-1`` of one encoded batch.
+
+    Fetches return these views (zero-copy slices of what was read). ``offsets``,
+    ``timestamps``, ``keys``, ``values`` and ``headers`` are decoded lazily, each as one
+    list; :meth:`values_array` gives the values as a zero-copy ``pyarrow.BinaryArray``.
+    """
+
+    __slots__ = ("_buf", "_cols", "_start", "_stop", "header")
+
+    def __init__(
+        self,
+        buf: bytes | bytearray | memoryview,
+        start: int = 0,
+        stop: int | None = None,
+    ) -> None:
+        self.header = parse_header(buf)
+        self._buf = memoryview(buf)[: self.header.size]
+        self._start = start
+        self._stop = self.header.record_count if stop is None else stop
+        if not 0 <= self._start < self._stop <= self.header.record_count:
+            raise ValueError(
+                f"Bad slice {start}..{stop} of a {self.header.record_count}-record batch."
+            )
+        self._cols: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __repr__(self) -> str:
+        return f"RecordBatch(offsets={self.base_offset}..{self.last_offset}, count={len(self)})"
+
+    @property
+    def base_offset(self) -> int:
+        """Offset of the first record of this view."""
+        return self.header.base_offset + self._start
+
+    @property
+    def last_offset(self) -> int:
+        """Offset of the last record of this view."""
+        return self.header.base_offset + self._stop - 1
+
+    @property
+    def next_offset(self) -> int:
+        """The offset to fetch after this view."""
+        return self.header.base_offset + self._stop
+
+    @property
+    def offsets(self) -> range:
+        """The offsets of the records, in order."""
+        return range(self.base_offset, self.next_offset)
+
+    @property
+    def max_timestamp(self) -> int:
+        """The largest timestamp of the whole stored batch."""
+        return self.header.max_timestamp
+
+    def sliced(self, start: int, stop: int) -> RecordBatch:
+        """A narrower view: records ``start .. stop-1`` of this view."""
+        return RecordBatch(self._buf, self._start + start, self._start + stop)
+
+    def _columns(self) -> dict[str, Any]:
+        if self._cols is not None:
+            return self._cols
+        h, buf, n = self.header, self._buf, self.header.record_count
+        pos = HEADER_SIZE
+        cols: dict[str, Any] = {}
+        if h.flags & FLAG_UNIFORM_TS:
+            cols["ts"] = None
+        else:
+            cols["ts"] = buf[pos : pos + 8 * n].cast("q")
+            pos += 8 * n
+
+        def binary(with_mask: bool) -> tuple[memoryview, memoryview | None, memoryview, int]:
+            nonlocal pos
+            offs = buf[pos : pos + 4 * (n + 1)].cast("i")
+            pos += 4 * (n + 1)
+            mask = None
+            if with_mask:
+                mask = buf[pos : pos + n]
+                pos += n
+            data = buf[pos : pos + offs[n]]
+            start = pos
+            pos += offs[n]
+            pos += -pos % 8
+            return offs, mask, data, start
+
+        cols["values"] = binary(False)
+        cols["keys"] = binary(True) if h.flags & FLAG_KEYS else None
+        cols["headers"] = binary(False) if h.flags & FLAG_HEADERS else None
+        self._cols = cols
+        return cols
+
+    @property
+    def timestamps(self) -> list[int]:
+        """The record timestamps (ms since the epoch)."""
+        ts = self._columns()["ts"]
+        if ts is None:
+            return [self.header.first_timestamp] * len(self)
+        return list(ts[self._start : self._stop])
+
+    @staticmethod
+    def _items(col: tuple[memoryview, Any, memoryview, int], start: int, stop: int) -> list[bytes]:
+        offs, _, data, _ = col
+        o = offs[start : stop + 1].tolist()
+        raw = data[o[0] : o[-1]].tobytes()  # one copy, then bytes slices (no double copy)
+        base = o[0]
+        if base:
+            o = [x - base for x in o]
+        return [raw[a:b] for a, b in itertools.pairwise(o)]
+
+    @property
+    def values(self) -> list[bytes]:
+        """The record values."""
+        return self._items(self._columns()["values"], self._start, self._stop)
+
+    @property
+    def keys(self) -> list[bytes | None]:
+        """The record keys (``None`` for a record without key)."""
+        col = self._columns()["keys"]
+        if col is None:
+            return [None] * len(self)
+        items = self._items(col, self._start, self._stop)
+        mask = col[1][self._start : self._stop]
+        return [None if m else k for k, m in zip(items, mask, strict=True)]
+
+    @property
+    def headers(self) -> list[Headers]:
+        """The record headers (``()`` when a record has none)."""
+        col = self._columns()["headers"]
+        if col is None:
+            return [()] * len(self)
+        return [_decode_headers(b) for b in self._items(col, self._start, self._stop)]
+
+    @property
+    def values_size(self) -> int:
+        """Total bytes of the values in this view."""
+        offs = self._columns()["values"][0]
+        return int(offs[self._stop] - offs[self._start])
+
+    def timestamps_array(self) -> Any:
+        """The timestamps as a ``pyarrow`` int64 array sharing this batch's memory (no copy)."""
+        import pyarrow as pa
+
+        if self._columns()["ts"] is None:
+            return pa.repeat(pa.scalar(self.header.first_timestamp, pa.int64()), len(self))
+        n = self.header.record_count
+        data = pa.py_buffer(self._buf).slice(HEADER_SIZE, 8 * n)
+        return pa.Array.from_buffers(pa.int64(), n, [None, data]).slice(self._start, len(self))
+
+    def values_array(self) -> Any:
+        """The values as a ``pyarrow.BinaryArray`` sharing this batch's memory (no copy)."""
+        import pyarrow as pa
+
+        offs, _, _, data_start = self._columns()["values"]
+        n = self.header.record_count
+        whole = pa.py_buffer(self._buf)
+        offsets_pos = data_start - 4 * (n + 1)
+        offsets_buf = whole.slice(offsets_pos, 4 * (n + 1))
+        data_buf = whole.slice(data_start, int(offs[n]))
+        arr = pa.Array.from_buffers(pa.binary(), n, [None, offsets_buf, data_buf])
+        return arr.slice(self._start, len(self))
+
+    def records(self) -> Iterator[ConsumedRecord]:
+        """The records one by one (convenient, not the fast path)."""
+        yield from map(
+            ConsumedRecord,
+            self.offsets,
+            self.timestamps,
+            self.keys,
+            self.values,
+            self.headers,
+        )

@@ -1,0 +1,1 @@
+"""Storage node types: one module each; they store their single input table."""

@@ -1,0 +1,80 @@
+"""Shared helpers of the batch kernels (grok, dissect, kv): string views of fields,
+parallel RE2 extraction over large columns, Ruby-style number conversion.
+
+Who calls it: the kernels only. Everything here works on whole columns.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluice.pipeline.fields import FieldPath, get
+
+__all__ = ["PARALLEL_MIN_ROWS", "extract", "string_view", "to_float", "to_int"]
+
+PARALLEL_MIN_ROWS = 32_768
+"""Columns at least this long are cut into slices matched on several threads (RE2 in
+pyarrow releases the GIL)."""
+
+
+def _workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads that only ever run ``pc.extract_regex`` on slices (never :func:`extract`
+    itself), so callers on any thread can wait on them without deadlock."""
+    return ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="sluice-re2")
+
+
+def extract(strings: pa.Array, regex: str) -> pa.StructArray:
+    """``pc.extract_regex`` over ``strings``, sliced across threads when it is long."""
+    n = len(strings)
+    workers = _workers()
+    if n < PARALLEL_MIN_ROWS or workers == 1:
+        return pc.extract_regex(strings, pattern=regex)
+    step = -(-n // workers)
+    slices = [strings.slice(i, step) for i in range(0, n, step)]
+    parts = list(_pool().map(lambda s: pc.extract_regex(s, pattern=regex), slices))
+    return pa.concat_arrays(parts)
+
+
+def string_view(table: pa.Table, path: FieldPath) -> pa.Array | None:
+    """The field as a string column (numbers and booleans cast, nulls kept), or ``None``
+    when the table has no such field. Lists and objects read as null (not matchable)."""
+    arr = get(table, path)
+    if arr is None:
+        return None
+    t = arr.type
+    if pa.types.is_string(t):
+        return arr
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return arr.cast(pa.string())
+    if pa.types.is_boolean(t):
+        return pc.if_else(arr, "true", "false")
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return arr.cast(pa.string())
+    return pa.nulls(len(arr), pa.string())  # null, list and object values never match
+
+
+def to_int(strings: pa.Array) -> pa.Array:
+    """Ruby ``String#to_i``: the leading integer, else 0; nulls stay null."""
+    lead = pc.extract_regex(strings, pattern=r"^\s*(?P<n>[+-]?[0-9]+)").field("n")
+    lead = pc.if_else(pc.equal(lead, ""), None, lead)
+    values = pc.cast(lead, pa.int64(), safe=False).fill_null(0)
+    return pc.if_else(strings.is_valid(), values, pa.nulls(len(strings), pa.int64()))
+
+
+def to_float(strings: pa.Array) -> pa.Array:
+    """Ruby ``String#to_f``: the leading decimal number, else 0.0; nulls stay null."""
+    pattern = r"^\s*(?P<n>[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    lead = pc.extract_regex(strings, pattern=pattern).field("n")
+    lead = pc.if_else(pc.equal(lead, ""), None, lead)
+    values = pc.cast(lead, pa.float64()).fill_null(0.0)
+    return pc.if_else(strings.is_valid(), values, pa.nulls(len(strings), pa.float64()))

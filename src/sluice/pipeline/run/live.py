@@ -1,0 +1,84 @@
+"""Which top-level event fields can a pipeline observe? (the input projection)
+
+Who calls it: the pipeline runner, once per pipeline, to let the JSON-lines bulk path parse
+only the fields that matter (:class:`sluice.pipeline.run.chunks.ChunkDecoder`).
+
+:func:`live_fields` walks the filter section backwards from the outputs, which see every
+field. A filter it does not know sees every field too, except:
+
+- ``sql`` replaces the batch with its query's result, so before it only the columns its
+  query names are live (any ``*``, a qualified or whole-row reference means every field);
+- ``drop`` (with the default ``percentage => 100``) lets nothing through, so nothing after
+  it is live;
+- a conditional needs the fields its conditions name plus what any branch needs.
+
+The answer is ``None`` (every field) or a set of top-level names. It is conservative: a
+field left out is one no filter, condition or output can ever read. (A batch a filter
+fails on goes to the dead-letter topic with only those fields.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sluice.pipeline import ast
+from sluice.pipeline.compiler import ConditionalNode, Node, Pipeline, PluginNode
+from sluice.plugins.filters.sql_filter import statement_columns
+
+__all__ = ["live_fields"]
+
+Live = frozenset[str] | None
+
+
+def _condition_fields(node: Any) -> Live:
+    """Top-level names of the field references in a condition (``None``: unknowable)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.FieldRef):
+            if not item.path:
+                return None
+            found.add(item.path[0])
+        elif isinstance(item, ast.String) and "%{" in item.value:
+            return None
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, tuple | list):
+            stack.extend(item)
+    return frozenset(found)
+
+
+def _union(a: Live, b: Live) -> Live:
+    return None if a is None or b is None else a | b
+
+
+def _before(nodes: tuple[Node, ...], after: Live) -> Live:
+    live = after
+    for node in reversed(nodes):
+        if isinstance(node, PluginNode):
+            if node.name == "sql":
+                cfg: Any = node.settings
+                live = statement_columns(str(cfg.statement), str(cfg.table_name))
+            elif node.name == "drop" and getattr(node.settings, "percentage", 100) >= 100:
+                live = frozenset()
+            else:
+                live = None
+        elif isinstance(node, ConditionalNode):
+            out: Live = _before(node.else_body, live)
+            for branch in node.branches:
+                out = _union(out, _before(branch.body, live))
+                out = _union(out, _condition_fields(branch.condition))
+            live = out
+        else:
+            live = None
+        if live is None:
+            return None
+    return live
+
+
+def live_fields(pipeline: Pipeline) -> Live:
+    """The top-level fields the filters and outputs of ``pipeline`` can read, or ``None``
+    when that is every field."""
+    return _before(pipeline.filters, None)

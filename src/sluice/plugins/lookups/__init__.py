@@ -1,0 +1,1 @@
+"""Lookups: batched reads of key-value tables for stream-table joins."""

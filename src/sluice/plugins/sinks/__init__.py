@@ -1,0 +1,1 @@
+"""Storage sinks: one module per store; :mod:`sluice.plugins.registry` maps node types."""

@@ -1,0 +1,336 @@
+"""The task loop every node type shares: read, process, dead-letter, commit, measure.
+
+One thread per running node. Each turn it fetches from every partition of every input topic
+(the group ``sluice_flow{flow_id}_node{node_id}`` holds its committed offsets), bounding the
+micro-batch by records and by milliseconds so latency stays low when traffic is thin, hands
+it to the node's :class:`~sluice.runtime.tasks.context.Processor`, writes the records the
+processor rejected to the node's dead-letter RT with their origin and reason, then commits
+the offsets after the batch (at-least-once: outputs are durable before the commit). A slow
+sink slows the loop itself; nothing queues in memory beyond one micro-batch.
+
+A :class:`~sluice.runtime.tasks.checkpoint.StatefulProcessor` (windowed ``realtime``) also
+chooses its start positions (its checkpoint wins over the committed offsets on ``continue``),
+is ticked every ``tick_interval_s`` while no input arrives, checkpoints after batches, and
+stores a final checkpoint when the loop stops cleanly.
+
+:meth:`TaskLoop.stop` lets the in-flight batch finish and commit. An unexpected error stops
+the loop and is reported through the context's failure handler, which marks the node
+``failure`` with the error in the deploy log; other nodes keep running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import orjson
+
+from sluice.bus import OffsetOutOfRangeError, RecordBatch, Records, TopicPartition
+from sluice.runtime.engine import FlowTaskError, NodeTask
+from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, MicroBatch
+from sluice.runtime.tasks.checkpoint import StatefulProcessor
+from sluice.runtime.tasks.context import Processor, TaskContext
+from sluice.runtime.tasks.topics import ensure_topic, rt_topic
+
+__all__ = ["TaskLoop", "group_of"]
+
+log = logging.getLogger(__name__)
+
+
+def group_of(task: NodeTask) -> str:
+    """The consumer group of a node's task: ``sluice_flow{flow_id}_node{node_id}``."""
+    return f"sluice_flow{task.flow_id}_node{task.node_id}"
+
+
+class TaskLoop:
+    """Runs one node's processor over its inputs on a thread of its own."""
+
+    def __init__(self, ctx: TaskContext, task: NodeTask, processor: Processor) -> None:
+        self.ctx = ctx
+        self.task = task
+        self.processor = processor
+        self.group = group_of(task)
+        settings = ctx.settings
+        if processor.file_storage:
+            self._max_records, self._max_ms = (
+                settings.storage_batch_records,
+                settings.storage_batch_ms,
+            )
+        else:
+            self._max_records, self._max_ms = settings.batch_records, settings.batch_ms
+        self._counters = ctx.metrics.counters(task.flow_id, task.node_id)
+        ctx.metrics.describe(task.flow_id, task.node_id, task.node_type)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._positions: dict[TopicPartition, int] = {}
+        self._lag: dict[TopicPartition, int] = {}
+        self._rt_of: dict[str, str] = {}
+        self._stateful = processor if isinstance(processor, StatefulProcessor) else None
+        self._next_tick = 0.0
+        self.error: str | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resolve the start offsets for the consuming mode and start the thread.
+
+        Raises:
+            FlowTaskError: an input cannot be read (the deploy logs the reason).
+        """
+        bus = self.ctx.bus
+        mode = self.task.consuming_mode if self.processor.follows_consuming_mode else "continue"
+        for rt in self.processor.inputs:
+            topic = rt_topic(rt)
+            self._rt_of[topic] = rt
+            count = ensure_topic(bus, topic, self.ctx.settings.partitions)
+            for partition in range(count):
+                tp = TopicPartition(topic, partition)
+                earliest = bus.earliest_offset(topic, partition)
+                latest = bus.latest_offset(topic, partition)
+                committed = bus.committed(self.group, tp)
+                if mode == "from_head":
+                    position = earliest
+                elif mode == "from_tail":
+                    position = latest
+                elif committed is None:
+                    position = earliest
+                else:
+                    position = min(max(committed, earliest), latest)
+                self._positions[tp] = position
+                self._lag[tp] = latest - position
+        if not self._positions:
+            raise FlowTaskError(f"Node {self.task.name} has no input to read.")
+        if self._stateful is not None:
+            self._positions.update(self._stateful.start_positions(mode, dict(self._positions)))
+            for tp, position in self._positions.items():
+                self._lag[tp] = max(bus.latest_offset(tp.topic, tp.partition) - position, 0)
+        # Record the starting point at once, so a later `continue` resumes from here even
+        # if no record arrives before the next stop.
+        bus.commit(self.group, dict(self._positions))
+        self._thread = threading.Thread(
+            target=self._run,
+            name=f"sluice-task-f{self.task.flow_id}-n{self.task.node_id}",
+            daemon=True,
+        )
+        self._thread.start()
+        log.info(
+            "Node %s (%s) of flow %s started in mode %s reading %s as group %s.",
+            self.task.node_id,
+            self.task.node_type,
+            self.task.flow_id,
+            mode,
+            ", ".join(self.processor.inputs),
+            self.group,
+        )
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the in-flight batch, commit, and end the thread (idempotent)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout if timeout is not None else self.ctx.settings.stop_timeout_s)
+            if thread.is_alive():
+                raise FlowTaskError(
+                    f"Node {self.task.name} did not finish its batch within "
+                    f"{self.ctx.settings.stop_timeout_s:.0f} s."
+                )
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        # Stateless nodes fetch the next micro-batch on a helper thread while the current one
+        # is processed; each batch carries the positions after it, and only those are
+        # committed once its outputs are durable. A prefetched batch left when the loop
+        # stops is dropped uncommitted and read again on the next start (at-least-once).
+        prefetch = self._stateful is None and self.ctx.settings.prefetch
+        pool = (
+            ThreadPoolExecutor(1, thread_name_prefix=f"sluice-fetch-{self.task.node_id}")
+            if prefetch
+            else None
+        )
+        pending: Future[tuple[MicroBatch, dict[TopicPartition, int]] | None] | None = None
+        try:
+            while not self._stop.is_set():
+                if pool is None:
+                    collected = self._collect()
+                else:
+                    if pending is None:
+                        pending = pool.submit(self._collect)
+                    collected, pending = pending.result(), None
+                    if collected is not None and not self._stop.is_set():
+                        pending = pool.submit(self._collect)
+                if collected is not None:
+                    self._handle(*collected)
+                elif self._stateful is not None and not self._stop.is_set():
+                    self._tick(self._stateful)
+            if self._stateful is not None:
+                self._stateful.finish(dict(self._positions))
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._counters.errors += 1
+            log.exception(
+                "Node %s (%s) of flow %s failed while running; it stops, other nodes go on.",
+                self.task.node_id,
+                self.task.node_type,
+                self.task.flow_id,
+            )
+            handler = self.ctx.on_failure
+            if handler is not None:
+                try:
+                    handler(self.task, self.error)
+                except Exception:
+                    log.exception("Reporting the failure of node %s failed.", self.task.node_id)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                self.processor.close()
+            except Exception:
+                log.exception("Closing node %s failed.", self.task.node_id)
+
+    def _fetch(
+        self,
+        tp: TopicPartition,
+        room: int,
+        wait_ms: int,
+        parts: dict[str, list[tuple[int, RecordBatch]]],
+    ) -> int:
+        bus = self.ctx.bus
+        position = self._positions[tp]
+        try:
+            result = bus.fetch(tp.topic, tp.partition, position, max_records=room, wait_ms=wait_ms)
+        except OffsetOutOfRangeError:
+            earliest = bus.earliest_offset(tp.topic, tp.partition)
+            latest = bus.latest_offset(tp.topic, tp.partition)
+            reset = earliest if position < earliest else latest
+            if position < earliest:
+                self._counters.dropped += earliest - position
+            log.warning(
+                "Node %s: offset %s of %s is out of range (%s..%s); it reads from %s. "
+                "Records deleted by retention before they were read are counted as dropped.",
+                self.task.node_id,
+                position,
+                tp,
+                earliest,
+                latest,
+                reset,
+            )
+            self._positions[tp] = reset
+            return 0
+        got = 0
+        rt = self._rt_of[tp.topic]
+        for record_batch in result.batches:
+            take = min(len(record_batch), room - got)
+            if take <= 0:
+                break
+            if take < len(record_batch):
+                record_batch = record_batch.sliced(0, take)
+            parts.setdefault(rt, []).append((tp.partition, record_batch))
+            got += take
+        self._positions[tp] = position + got
+        self._lag[tp] = max(result.high_watermark - self._positions[tp], 0)
+        return got
+
+    def _collect(self) -> tuple[MicroBatch, dict[TopicPartition, int]] | None:
+        parts: dict[str, list[tuple[int, RecordBatch]]] = {}
+        tps = list(self._positions)
+        count = 0
+        deadline: float | None = None
+        turn = 0
+        while True:
+            got = 0
+            for tp in tps:
+                room = self._max_records - count - got
+                if room <= 0:
+                    break
+                got += self._fetch(tp, room, 0, parts)
+            count += got
+            now = time.monotonic()
+            if count and deadline is None:
+                deadline = now + self._max_ms / 1000
+            if count >= self._max_records or self._stop.is_set():
+                break
+            if not count and self._stateful is not None and now >= self._next_tick:
+                break
+            if deadline is not None and now >= deadline:
+                break
+            if got == 0:
+                wait = self.ctx.settings.fetch_wait_ms
+                if deadline is not None:
+                    wait = min(wait, max(int((deadline - now) * 1000), 1))
+                tp = tps[turn % len(tps)]
+                turn += 1
+                count += self._fetch(tp, self._max_records - count, wait, parts)
+        if not count:
+            return None
+        batch = MicroBatch({rt: InputBatch(rt, batches) for rt, batches in parts.items()})
+        return batch, dict(self._positions)
+
+    def _handle(self, batch: MicroBatch, positions: dict[TopicPartition, int]) -> None:
+        """Process one batch and commit ``positions``: where its inputs end."""
+        started = time.perf_counter()
+        result = self.processor.process(batch)
+        if result.dead:
+            self._dead_letter(batch, result)
+        self.ctx.bus.commit(self.group, positions)
+        counters = self._counters
+        counters.records_in += batch.count
+        counters.records_out += result.records_out
+        counters.dropped += result.dropped
+        counters.dead_lettered += len(result.dead)
+        counters.lag = sum(self._lag.values())
+        counters.last_batch_ms = (time.perf_counter() - started) * 1000
+        counters.batch_ms_total += counters.last_batch_ms
+        counters.batches += 1
+        if self._stateful is not None:
+            self._next_tick = time.monotonic() + self._stateful.tick_interval_s
+            self._stateful.after_batch(positions)
+
+    def _tick(self, stateful: StatefulProcessor) -> None:
+        """Processing-time tick of a stateful processor while its inputs are silent."""
+        self._next_tick = time.monotonic() + stateful.tick_interval_s
+        result = stateful.tick()
+        self._counters.records_out += result.records_out
+        self._counters.dropped += result.dropped
+        stateful.after_batch(dict(self._positions))
+
+    def _dead_letter(self, batch: MicroBatch, result: BatchResult) -> None:
+        now = int(time.time() * 1000)
+        values = []
+        for dead in result.dead:
+            values.append(orjson.dumps(self._dead_record(batch, dead, now)))
+        topic = rt_topic(self.processor.dead_letter_rt)
+        retention = self.ctx.settings.dlq_retention_days
+        ensure_topic(self.ctx.bus, topic, 1, -1 if retention < 0 else retention * 86_400_000)
+        self.ctx.bus.produce(topic, None, Records(values=values))
+        log.warning(
+            "Node %s of flow %s sent %d record(s) to %s; first reason: %s",
+            self.task.node_id,
+            self.task.flow_id,
+            len(values),
+            self.processor.dead_letter_rt,
+            result.dead[0].reason,
+        )
+
+    def _dead_record(self, batch: MicroBatch, dead: DeadLetter, now: int) -> dict[str, object]:
+        source = batch.inputs[dead.rt]
+        partition, offset = source.origin(dead.index)
+        raw = source.value(dead.index)
+        return {
+            "reason": dead.reason,
+            "input_rt": dead.rt,
+            "topic": rt_topic(dead.rt),
+            "partition": partition,
+            "offset": offset,
+            "value": raw.decode("utf-8", errors="replace"),
+            "flow_id": self.task.flow_id,
+            "node_id": self.task.node_id,
+            "dtEventTimeStamp": now,
+        }

@@ -1,0 +1,400 @@
+"""Windowed ``realtime`` nodes (``scroll``, ``slide``, ``accumulate``, ``session``).
+
+Per micro-batch: decode the fields the SQL reads, then for each input partition (in fetch
+order) run the aggregate plan's pre-aggregation (FROM, UDTFs, WHERE) in DuckDB and feed the
+rows to one :class:`~sluice.runtime.windows.WindowOperator` keyed by the plan's group keys
+with its aggregates, event time ``dtEventTimeStamp``. Fired windows (and lateness
+corrections) go through the post-aggregation (SELECT list, HAVING, output types); each output
+record carries ``dtEventTime``/``dtEventTimeStamp`` of its window start, as in BKData, and is
+produced to ``table_{output_rt}``. Records no window accepts (too late, or no valid event
+time) go to ``{output_rt}_dlq`` with their origin and a reason starting with ``late``.
+
+State is checkpointed with the input positions (:mod:`sluice.runtime.tasks.checkpoint`) at
+start, every ``checkpoint_interval_ms`` and at a clean stop; a ``continue`` start restores it
+and reads from the stored positions. While no input arrives the loop ticks the operator
+(``advance``) so idle partitions stop holding the watermark after ``idle_timeout_ms``.
+
+Built by :class:`~sluice.runtime.tasks.realtime.RealtimeProcessor` for windowed nodes with
+one stream input (two stream inputs: :mod:`sluice.runtime.tasks.window_join`).
+Node settings come from BKData's node config (units: ``count_freq`` s, ``window_time`` min,
+``waiting_time`` s, ``session_gap`` s, ``expired_time`` min, ``lateness_time`` h,
+``lateness_count_freq`` s); task settings from :class:`WindowTaskSettings`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, Self
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sluice.bus import TopicPartition
+from sluice.model.errors import Message
+from sluice.runtime.engine import FlowTaskError, NodeTask
+from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, MicroBatch
+from sluice.runtime.tasks.checkpoint import NodeCheckpointer, state_dir
+from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
+from sluice.runtime.tasks.context import TaskContext
+from sluice.runtime.tasks.realtime import RealtimeProcessor
+from sluice.runtime.tasks.topics import dlq_rt
+from sluice.runtime.windows import (
+    DLQ_REASON,
+    AggSpec,
+    CheckpointError,
+    SnapshotError,
+    WindowConfig,
+    WindowOperator,
+    WindowOutput,
+)
+from sluice.sql import SandboxSettings, SqlExecutionError, compile_realtime_sql, open_connection
+from sluice.sql.execution import conform_input, run_sql
+
+__all__ = ["ROW_COLUMN", "WindowTaskSettings", "WindowedRealtimeProcessor"]
+
+log = logging.getLogger(__name__)
+
+ROW_COLUMN = "__sluice_row"
+"""Input row index carried through the pre- and post-aggregation (origins of DLQ records)."""
+_EVENT_TIME = re.compile(r'("__s\d+")\."dtEventTimeStamp" AS "dtEventTimeStamp"')
+
+
+class WindowTaskSettings(BaseModel):
+    """How windowed tasks checkpoint and tick. ``from_env`` reads ``SLUICE_WINDOW_<FIELD>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    checkpoint_interval_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="Least ms between two checkpoints of state and offsets (0: every batch).",
+    )
+    idle_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Processing-time ms after which a silent input partition stops holding "
+        "the watermark back (0: never).",
+    )
+    tick_ms: int = Field(
+        default=1_000,
+        ge=10,
+        description="While no input arrives, the operator is advanced this often (ms).",
+    )
+    max_state_rows: int = Field(
+        default=5_000_000,
+        ge=0,
+        description="Bound on partial-aggregate rows in state (and so on checkpoint size); "
+        "the node fails with a clear error beyond it (0: unbounded).",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Build from ``SLUICE_WINDOW_CHECKPOINT_INTERVAL_MS`` etc.; unset fields default.
+
+        Raises:
+            pydantic.ValidationError: a variable is not a valid value.
+        """
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        for name in cls.model_fields:
+            value = env.get(f"SLUICE_WINDOW_{name.upper()}")
+            if value is not None:
+                data[name] = value
+        return cls.model_validate(data)
+
+
+def _fail(zh: str, en: str) -> FlowTaskError:
+    return FlowTaskError(Message(zh, en))
+
+
+def _with_row_pre(pre_sql: str) -> str:
+    """``pre_sql`` also projecting the input row index (next to the event time)."""
+    match = _EVENT_TIME.search(pre_sql)
+    if match is None:
+        raise _fail(
+            "窗口节点的事件时间不是输入表的 dtEventTimeStamp 字段",
+            "The windowed node's event time is not the input's dtEventTimeStamp field",
+        )
+    extra = f'{match.group(0)}, {match.group(1)}."{ROW_COLUMN}" AS "{ROW_COLUMN}"'
+    return pre_sql[: match.start()] + extra + pre_sql[match.end() :]
+
+
+def _with_row_post(post_sql: str) -> str:
+    """``post_sql`` also projecting the row index of ``__agg`` (to find each row's window)."""
+    inner = f'"__agg"."{ROW_COLUMN}" AS "{ROW_COLUMN}", '
+    if " FROM (SELECT " in post_sql:  # wrapped by the output type conversion
+        head, _, tail = post_sql.partition(" FROM (SELECT ")
+        outer = f'SELECT "__q"."{ROW_COLUMN}" AS "{ROW_COLUMN}", '
+        return outer + head.removeprefix("SELECT ") + " FROM (SELECT " + inner + tail
+    return "SELECT " + inner + post_sql.removeprefix("SELECT ")
+
+
+class WindowedRealtimeProcessor(RealtimeProcessor):
+    """Runs one windowed ``realtime`` node: pre-aggregation, window operator, HAVING."""
+
+    follows_consuming_mode = True
+    file_storage = False
+
+    def __init__(
+        self, ctx: TaskContext, task: NodeTask, settings: WindowTaskSettings | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.task = task
+        self.settings = settings = settings or WindowTaskSettings.from_env()
+        self.tick_interval_s = settings.tick_ms / 1000
+        config = task.config
+        if not task.outputs:
+            raise FlowTaskError(f"Node {task.name} has no output result table.")
+        try:
+            self.window = WindowConfig.from_node_config(
+                dict(config),
+                timezone=ctx.settings.timezone,
+                idle_timeout_ms=settings.idle_timeout_ms,
+                max_state_rows=settings.max_state_rows,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(str(e["msg"]) for e in exc.errors())
+            raise _fail(
+                f"窗口配置无效：{problems}", f"Invalid window settings: {problems}"
+            ) from exc
+        schemas = {rt: ctx.schema(rt) for rt in task.inputs}
+        self.query = compile_realtime_sql(str(config["sql"]), schemas)
+        self._con = None
+        try:
+            plan = self.query.aggregate
+            if plan is None:
+                raise _fail(
+                    "开窗的实时计算节点必须使用聚合（GROUP BY 或聚合函数）",
+                    "A windowed realtime node must aggregate (GROUP BY or aggregate functions)",
+                )
+            if len(self.query.inputs) != 1:
+                raise _fail(
+                    "开窗的实时计算节点只能读取一个数据流或关联两个数据流（不支持关联KV数据源）",
+                    "A windowed realtime node reads one stream or joins two streams "
+                    "(KV-source inputs cannot be joined in a window)",
+                )
+            try:
+                aggs = [
+                    AggSpec.from_sql(a.func, a.argument_column, a.distinct, a.output)
+                    for a in plan.aggregates
+                ]
+            except ValueError as exc:
+                raise _fail(
+                    f"窗口聚合不受支持：{exc}", f"Unsupported window aggregate: {exc}"
+                ) from exc
+            self.pre_sql = _with_row_pre(plan.pre_sql)
+            self.post_sql = _with_row_post(plan.post_sql)
+            self.agg_relation = plan.agg_relation
+            self.operator = WindowOperator(self.window, [k.column for k in plan.group_keys], aggs)
+        except BaseException:
+            self.query.close()
+            raise
+        self.input_rt = self.query.inputs[0]
+        self.relation = self.query.relations[self.input_rt]
+        self.input_schema = schemas[self.input_rt]
+        self.required = self.query.required_fields.get(self.input_rt, frozenset())
+        self.decode_schema = [(n, t) for n, t in self.input_schema if n in self.required]
+        self.inputs = [self.input_rt]
+        self.output_rt = task.outputs[0]
+        self.dead_letter_rt = dlq_rt(self.output_rt)
+        self.output_topic = ctx.ensure_rt_topic(self.output_rt)
+        self.output_schema = self.query.output_arrow_schema
+        shape = {"sql": self.query.sql, "window": self.window.model_dump(mode="json")}
+        digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+        self.checkpointer = NodeCheckpointer(
+            state_dir(ctx.settings.data_dir, task.flow_id, task.node_id),
+            settings.checkpoint_interval_ms,
+            digest,
+        )
+        self._dirty = False
+        self._con = open_connection(SandboxSettings())
+
+    # -- StatefulProcessor hooks -------------------------------------------------------------
+
+    def start_positions(
+        self, mode: str, positions: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """Restore the checkpoint on ``continue``; always store a checkpoint at the start."""
+        start = dict(positions)
+        self.operator.declare_partitions(sorted({tp.partition for tp in start}))
+        stored = None
+        if mode == "continue":
+            try:
+                stored = self.checkpointer.load()
+            except CheckpointError as exc:
+                log.warning("Node %s ignores its unreadable checkpoint: %s", self.task.name, exc)
+        if stored is not None and {tp.topic for tp in stored.positions} != {
+            tp.topic for tp in start
+        }:
+            log.warning(
+                "Node %s ignores a checkpoint written for other inputs (%s).",
+                self.task.name,
+                sorted({tp.topic for tp in stored.positions}),
+            )
+            stored = None
+        if stored is not None:
+            try:
+                self.operator.restore(stored.state)
+            except SnapshotError as exc:
+                log.warning(
+                    "Node %s cannot restore its window state (%s); it starts with empty "
+                    "windows from the checkpoint's offsets.",
+                    self.task.name,
+                    exc,
+                )
+                self.operator.close()
+                self.operator = WindowOperator(
+                    self.window, self.operator.group_keys, self.operator.aggs
+                )
+                self.operator.declare_partitions(sorted({tp.partition for tp in start}))
+            bus = self.ctx.bus
+            for tp, offset in stored.positions.items():
+                if tp in start:
+                    start[tp] = min(offset, bus.latest_offset(tp.topic, tp.partition))
+            log.info(
+                "Node %s resumes from its checkpoint (%d bytes of window state%s) at offsets %s.",
+                self.task.name,
+                len(stored.state),
+                ""
+                if stored.fingerprint == self.checkpointer.fingerprint
+                else "; the node's SQL or window settings changed since",
+                {f"{tp.topic}:{tp.partition}": o for tp, o in sorted(start.items())},
+            )
+        self.checkpointer.save(self.operator.snapshot(), start)
+        self._dirty = False
+        return start
+
+    def tick(self) -> BatchResult:
+        """Advance the operator in processing time and write what fired."""
+        mark = self.operator.watermark
+        out = self.operator.advance()
+        self._dirty = self._dirty or mark != self.operator.watermark or out.emitted.num_rows > 0
+        return self._emit(out, [], None)
+
+    def after_batch(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Checkpoint when the interval passed and something changed since the last one."""
+        if self._dirty and self.checkpointer.due():
+            self.checkpointer.save(self.operator.snapshot(), positions)
+            self._dirty = False
+
+    def finish(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Store the final checkpoint at a clean stop."""
+        self.checkpointer.save(self.operator.snapshot(), positions)
+        self._dirty = False
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def process(self, batch: MicroBatch) -> BatchResult:
+        """Decode, pre-aggregate and window each partition's records; write what fired."""
+        source = batch.inputs.get(self.input_rt)
+        if source is None:
+            return BatchResult()
+        self._dirty = True
+        table, dead, kept = decode_input(source, self.decode_schema, self.ctx.settings.timezone)
+        rows = kept if kept is not None else pa.array(range(source.count), pa.int64())
+        table = table.append_column(ROW_COLUMN, rows)
+        partitions = _partitions(source)
+        if kept is not None:
+            partitions = partitions.take(kept)
+        out = WindowOutput()
+        order = list(dict.fromkeys(span.partition for span in source.spans))
+        for partition in order:
+            part = table if len(order) == 1 else table.filter(pc.equal(partitions, partition))
+            pre = self._pre(part, dead)
+            if pre is not None and pre.num_rows:
+                out = out.merge(self.operator.process(pre, partition=partition))
+        return self._emit(out, dead, source)
+
+    def _pre(self, table: pa.Table, dead: list[DeadLetter]) -> pa.Table | None:
+        """Pre-aggregation rows of ``table``; rows DuckDB fails on are dead-lettered."""
+        if table.num_rows == 0:
+            return None
+        prepared = conform_input(table, self.input_schema, self.required)
+        try:
+            return run_sql(self._connection(), self.pre_sql, {self.relation: prepared}, None)
+        except SqlExecutionError as exc:
+            if table.num_rows == 1:
+                index = int(table.column(ROW_COLUMN)[0].as_py())
+                dead.append(DeadLetter(self.input_rt, index, f"SQL failed: {exc}"))
+                return None
+        half = table.num_rows // 2
+        parts = [p for p in (self._pre(table.slice(0, half), dead),
+                             self._pre(table.slice(half), dead)) if p is not None]  # fmt: skip
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0] if parts else None
+
+    def _emit(
+        self, out: WindowOutput, dead: list[DeadLetter], source: InputBatch | None
+    ) -> BatchResult:
+        if out.late.num_rows and source is not None:
+            seen = {d.index for d in dead}
+            indices = out.late.column(ROW_COLUMN).to_pylist()
+            reasons = out.late.column(DLQ_REASON).to_pylist()
+            for index, reason in zip(indices, reasons, strict=True):
+                if index not in seen:
+                    seen.add(index)
+                    dead.append(DeadLetter(self.input_rt, int(index), str(reason)))
+        emitted = out.emitted
+        written = 0
+        if emitted.num_rows:
+            result = self._post(emitted.append_column(ROW_COLUMN, _arange(emitted.num_rows)))
+            if result.num_rows:
+                result = with_system_fields(result, self.ctx.settings.timezone)
+                written = produce_table(self.ctx.bus, self.output_topic, result)
+        return BatchResult(records_out=written, dead=dead)
+
+    def _post(self, emitted: pa.Table) -> pa.Table:
+        """SELECT list and HAVING over window results, then the window start's event time."""
+        try:
+            result = run_sql(self._connection(), self.post_sql, {self.agg_relation: emitted}, None)
+        except SqlExecutionError as exc:
+            if emitted.num_rows == 1:
+                log.error(
+                    "Node %s dropped the window result %s: %s",
+                    self.task.name,
+                    emitted.drop_columns([ROW_COLUMN]).to_pylist()[0],
+                    exc,
+                )
+                return pa.table({})
+            half = emitted.num_rows // 2
+            parts = [self._post(emitted.slice(0, half)), self._post(emitted.slice(half))]
+            kept = [p for p in parts if p.num_rows]
+            return pa.concat_tables(kept) if kept else pa.table({})
+        rows = result.column(ROW_COLUMN)
+        values = result.drop_columns([ROW_COLUMN])
+        if "dtEventTimeStamp" in values.column_names:
+            values = values.drop_columns(["dtEventTimeStamp"])
+        schema = pa.schema([f for f in self.output_schema if f.name != "dtEventTimeStamp"])
+        values = values.cast(schema)
+        starts = emitted.column("dtEventTimeStamp").take(rows)
+        return values.append_column("dtEventTimeStamp", starts.cast(pa.int64()))
+
+    def _connection(self) -> Any:
+        if self._con is None:
+            self._con = open_connection(SandboxSettings())
+        return self._con
+
+    def close(self) -> None:
+        """Close the DuckDB connections and the operator."""
+        self.query.close()
+        self.operator.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def _arange(n: int) -> pa.Array:
+    return pa.array(range(n), pa.int64())
+
+
+def _partitions(source: InputBatch) -> pa.Array:
+    """The bus partition of every record of ``source``, in batch order."""
+    chunks = [pa.repeat(pa.scalar(s.partition, pa.int32()), s.count) for s in source.spans]
+    if not chunks:
+        return pa.array([], pa.int32())
+    return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]

@@ -1,0 +1,388 @@
+"""The window operator of a ``realtime`` node: Arrow batches in, window results out.
+
+Who calls it: the runtime task of a windowed ``realtime`` node, once per fetched batch
+(:meth:`WindowOperator.process`) and on a processing-time tick (:meth:`WindowOperator.advance`,
+for idle partitions); at a checkpoint it stores :meth:`WindowOperator.snapshot` together with
+the input offsets, and on start it calls :meth:`WindowOperator.restore` with the last one.
+The SQL layer evaluates the node's pre-projection on each batch before ``process`` and its
+post-projection/HAVING on the emitted rows after it.
+
+Example::
+
+    op = WindowOperator(
+        WindowConfig(window_type="scroll", count_freq=60, waiting_time=5),
+        group_keys=["service"],
+        aggs=[AggSpec(func="count", alias="cnt"), AggSpec(func="max", column="latency", alias="mx")],
+    )
+    out = op.process(batch, partition=0)   # out.rows, out.corrections, out.late
+    blob = op.snapshot()                   # checkpoint with the input offsets
+    ...
+    out = op.flush()                       # end of a finite input only
+
+Errors: :class:`WindowSpecError` for inconsistent keys/aggregates (at construction),
+:class:`WindowStateLimitError` when ``max_state_rows`` is exceeded, and
+:class:`~.snapshot.SnapshotError` from :meth:`WindowOperator.restore`. Bad *records* never
+raise: they go to ``WindowOutput.late`` with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluice.runtime.windows.config import RESERVED_PREFIX, AggSpec, WindowConfig, WindowType
+from sluice.runtime.windows.kernels import Kernels
+from sluice.runtime.windows.output import WINDOW_COLUMNS, WindowOutput, dlq_table
+from sluice.runtime.windows.output import with_window_columns as _bounds
+from sluice.runtime.windows.panes import PaneWindows
+from sluice.runtime.windows.sessions import SessionWindows
+from sluice.runtime.windows.snapshot import SnapshotError, decode, encode
+from sluice.runtime.windows.strategy import WindowStrategy
+from sluice.runtime.windows.watermark import NEG_INF, POS_INF, WatermarkTracker
+
+__all__ = [
+    "WindowMetrics",
+    "WindowOperator",
+    "WindowSpecError",
+    "WindowStateLimitError",
+    "event_times",
+]
+
+
+class WindowSpecError(ValueError):
+    """Group keys or aggregates of a window operator are inconsistent."""
+
+
+class WindowStateLimitError(RuntimeError):
+    """Window state grew past ``max_state_rows``; the node must fail rather than swell."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowMetrics:
+    """Counters and gauges of one operator (for ``/metrics`` and the API).
+
+    Attributes:
+        watermark_ms: current watermark (None before any record).
+        state_rows: partial-aggregate rows held (open windows plus retained fired ones).
+        state_bytes: Arrow bytes of that state.
+        records_in: records received.
+        records_late: records sent to the DLQ as too late or without valid event time.
+        rows_emitted: first results emitted.
+        corrections_emitted: corrected results emitted for late updates.
+    """
+
+    watermark_ms: int | None
+    state_rows: int
+    state_bytes: int
+    records_in: int
+    records_late: int
+    rows_emitted: int
+    corrections_emitted: int
+
+
+def event_times(batch: pa.Table, field: str) -> pa.Array:
+    """Event times of ``batch`` in int64 ms; null where missing or not a valid time.
+
+    Accepts integer/floating milliseconds, Arrow timestamps and decimal-digit strings.
+    """
+    if field not in batch.column_names:
+        return pa.nulls(batch.num_rows, pa.int64())
+    col = batch.column(field).combine_chunks()
+    kind = col.type
+    if pa.types.is_integer(kind):
+        return col.cast(pa.int64())
+    if pa.types.is_floating(kind):
+        finite = pc.is_finite(col)
+        return pc.if_else(finite, pc.floor(col), None).cast(pa.int64(), safe=False)
+    if pa.types.is_timestamp(kind):
+        return col.cast(pa.timestamp("ms", tz=kind.tz), safe=False).cast(pa.int64())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        ok = pc.match_substring_regex(col, r"^-?[0-9]{1,18}$")
+        return pc.if_else(ok, col, None).cast(pa.int64())
+    return pa.nulls(batch.num_rows, pa.int64())
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class WindowOperator:
+    """Event-time windowed aggregation of one ``realtime`` node.
+
+    Args:
+        config: the node's window settings.
+        group_keys: input columns to group by (besides the window); may be empty.
+        aggs: output aggregates, in output order.
+        threads: DuckDB threads for the kernels (1 keeps a task on one core).
+
+    Raises:
+        WindowSpecError: duplicate or reserved names, or an alias clashing with a key or
+            with a window column.
+    """
+
+    def __init__(
+        self,
+        config: WindowConfig,
+        group_keys: Sequence[str],
+        aggs: Sequence[AggSpec],
+        threads: int = 1,
+    ) -> None:
+        _check_spec(group_keys, aggs)
+        self.config = config
+        self.group_keys = tuple(group_keys)
+        self.aggs = tuple(aggs)
+        self._kernels = Kernels(self.group_keys, self.aggs, threads)
+        self._strategy: WindowStrategy = (
+            SessionWindows(config, self._kernels)
+            if config.window_type is WindowType.SESSION
+            else PaneWindows(config, self._kernels)
+        )
+        self._tracker = WatermarkTracker(config.waiting_ms, config.idle_timeout_ms)
+        self._columns = list(dict.fromkeys([*group_keys, *(a.column for a in aggs if a.column)]))
+        self._seq = 0
+        self._finished = False
+        self._counts = {"in": 0, "late": 0, "rows": 0, "corrections": 0}
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def declare_partitions(self, partitions: Sequence[Hashable], now_ms: int | None = None) -> None:
+        """Declare the input partitions up front, so a silent one holds the watermark back
+        until it delivers or stays idle for ``idle_timeout_ms``."""
+        now = _wall_ms() if now_ms is None else now_ms
+        for partition in partitions:
+            self._tracker.declare(partition, now)
+
+    def process(
+        self, batch: pa.Table, partition: Hashable = 0, now_ms: int | None = None
+    ) -> WindowOutput:
+        """Window one batch of one input partition, in arrival order.
+
+        Args:
+            batch: records (after the node's pre-projection); must contain the event-time
+                field; a missing key or aggregate column counts as all-null.
+            partition: input partition id (the watermark is tracked per partition).
+            now_ms: processing time in ms (default: the wall clock), used for idleness.
+
+        Returns:
+            Windows fired by the watermark advance, corrections, and DLQ records.
+
+        Raises:
+            WindowStateLimitError: state exceeds ``max_state_rows`` after this batch.
+            RuntimeError: called after :meth:`flush`.
+        """
+        if self._finished:
+            raise RuntimeError("WindowOperator.process was called after flush(); create a new one")
+        now = _wall_ms() if now_ms is None else now_ms
+        self._tracker.declare(partition, now)
+        n = batch.num_rows
+        if n == 0:
+            return self.advance(now)
+        self._counts["in"] += n
+        times = event_times(batch, self.config.event_time_field)
+        seq0 = self._seq
+        self._seq += n
+        seqs = pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), seq0 - 1)
+        marks = self._tracker.running(partition, pc.fill_null(times, NEG_INF), now)
+        valid = pc.is_valid(times)
+        work = self._work(batch, times, seqs, marks)
+        all_valid = pc.all(valid).as_py()
+        if not all_valid:
+            work = work.filter(valid)
+        may_be_late = work.num_rows > 0 and pc.any(pc.less(work["__w_t"], work["__w_wm"])).as_py()
+        dropped, late_parts = self._strategy.ingest(work, bool(may_be_late))
+        high = pc.max(times).as_py()
+        self._tracker.observe(partition, high, now)
+        out = self._emit(self._tracker.refresh(now), late_parts)
+        dlq = self._dlq(batch, times, marks, valid, all_valid, dropped, seq0)
+        self._check_limit()
+        return WindowOutput(rows=out.rows, corrections=out.corrections, late=dlq)
+
+    def advance(self, now_ms: int | None = None) -> WindowOutput:
+        """Processing-time tick: re-evaluate idle partitions and fire what became due."""
+        now = _wall_ms() if now_ms is None else now_ms
+        if self._finished:
+            return WindowOutput()
+        return self._emit(self._tracker.refresh(now), None)
+
+    def flush(self) -> WindowOutput:
+        """End of a finite input: emit every open window and pending correction.
+
+        The operator is finished afterwards; further ``process`` calls raise.
+        """
+        if self._finished:
+            return WindowOutput()
+        out = self._emit(POS_INF, None, force=True)
+        self._finished = True
+        return out
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Serialise the whole state (partials, watermarks, counters); see :mod:`.snapshot`.
+
+        Take it after ``process`` returned and store it atomically with the offsets of the
+        records processed so far; restoring it and replaying from those offsets neither
+        loses nor double-counts a record.
+        """
+        header = {
+            "fingerprint": self._fingerprint(),
+            "seq": self._seq,
+            "finished": self._finished,
+            "tracker": self._tracker.to_json(),
+            "fired_wm": self._strategy.fired_wm,
+            "corrected_wm": self._strategy.corrected_wm,
+            "counts": self._counts,
+        }
+        return encode(header, self._strategy.state_tables())
+
+    def restore(self, blob: bytes) -> None:
+        """Replace the state with a snapshot taken by an operator of the same shape.
+
+        Raises:
+            SnapshotError: corrupt blob, or taken with other window kind/sizes, keys or aggs.
+        """
+        header, tables = decode(blob)
+        if header.get("fingerprint") != self._fingerprint():
+            raise SnapshotError(
+                "window snapshot was taken by an operator with a different window type, size, "
+                "group keys or aggregates; it cannot be restored into this one"
+            )
+        try:
+            self._seq = int(header["seq"])
+            self._finished = bool(header["finished"])
+            self._tracker.load_json(header["tracker"])
+            self._strategy.fired_wm = int(header["fired_wm"])
+            self._strategy.corrected_wm = int(header["corrected_wm"])
+            self._counts = {k: int(v) for k, v in header["counts"].items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"window snapshot header is incomplete: {exc!r}") from exc
+        self._strategy.load_tables(tables)
+
+    def metrics(self) -> WindowMetrics:
+        """Current counters and state size."""
+        mark = self._tracker.watermark
+        return WindowMetrics(
+            watermark_ms=None if mark <= NEG_INF else mark,
+            state_rows=self._strategy.rows,
+            state_bytes=self._strategy.nbytes,
+            records_in=self._counts["in"],
+            records_late=self._counts["late"],
+            rows_emitted=self._counts["rows"],
+            corrections_emitted=self._counts["corrections"],
+        )
+
+    @property
+    def watermark(self) -> int | None:
+        """Current watermark in ms (None before any record)."""
+        return self.metrics().watermark_ms
+
+    def close(self) -> None:
+        """Release the DuckDB connection."""
+        self._kernels.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _fingerprint(self) -> str:
+        c = self.config
+        shape = {
+            "type": c.window_type.value,
+            "sizes": [c.count_freq, c.window_time, c.session_gap],
+            "keys": list(self.group_keys),
+            "aggs": [a.model_dump(mode="json") for a in self.aggs],
+        }
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _work(self, batch: pa.Table, times: pa.Array, seqs: pa.Array, marks: pa.Array) -> pa.Table:
+        arrays: list[pa.Array | pa.ChunkedArray] = []
+        names: list[str] = []
+        for name in self._columns:
+            arrays.append(
+                batch.column(name) if name in batch.column_names else pa.nulls(batch.num_rows)
+            )
+            names.append(name)
+        arrays += [times, seqs, marks]
+        names += ["__w_t", "__w_seq", "__w_wm"]
+        return pa.Table.from_arrays(arrays, names=names)
+
+    def _emit(self, watermark: int, late: pa.Table | None, force: bool = False) -> WindowOutput:
+        fired = self._strategy.fire(watermark)
+        self._strategy.add_late(late)
+        fixed = self._strategy.corrections(watermark, force=force)
+        rows = self._finish(fired)
+        corrections = self._finish(fixed)
+        self._counts["rows"] += rows.num_rows
+        self._counts["corrections"] += corrections.num_rows
+        return WindowOutput(rows=rows, corrections=corrections)
+
+    def _finish(self, merged: pa.Table | None) -> pa.Table:
+        if merged is None or merged.num_rows == 0:
+            return pa.table({})
+        return _bounds(self._kernels.finalize(merged), self.config.timezone)
+
+    def _dlq(
+        self,
+        batch: pa.Table,
+        times: pa.Array,
+        marks: pa.Array,
+        valid: pa.Array,
+        all_valid: bool,
+        dropped: pa.Array | None,
+        seq0: int,
+    ) -> pa.Table:
+        parts: list[pa.Table] = []
+        if not all_valid:
+            bad = pc.indices_nonzero(pc.invert(valid))
+            reason = f"missing or invalid event time in field {self.config.event_time_field!r}"
+            parts.append(dlq_table(batch, bad, reason))
+        if dropped is not None and len(dropped):
+            rows = pc.subtract(dropped, seq0)
+            t_text = pc.take(times, rows).cast(pa.string())
+            w_text = pc.take(marks, rows).cast(pa.string())
+            reasons = pc.binary_join_element_wise(
+                "late: event time ",
+                t_text,
+                " ms arrived when the watermark was ",
+                w_text,
+                f" ms, after all its windows had closed (allowed lateness "
+                f"{self.config.lateness_ms} ms)",
+                "",
+            )
+            parts.append(dlq_table(batch, rows, reasons))
+        if not parts:
+            return pa.table({})
+        table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+        self._counts["late"] += table.num_rows
+        return table
+
+    def _check_limit(self) -> None:
+        limit = self.config.max_state_rows
+        if limit and self._strategy.rows > limit:
+            raise WindowStateLimitError(
+                f"window state holds {self._strategy.rows} partial rows, more than "
+                f"max_state_rows={limit}; raise the limit or reduce the key cardinality"
+            )
+
+
+def _check_spec(group_keys: Sequence[str], aggs: Sequence[AggSpec]) -> None:
+    if not aggs:
+        raise WindowSpecError("a window operator needs at least one aggregate")
+    if len(set(group_keys)) != len(group_keys):
+        raise WindowSpecError(f"group keys repeat a column: {list(group_keys)}")
+    for key in group_keys:
+        if key.startswith(RESERVED_PREFIX):
+            raise WindowSpecError(f"group key {key!r} uses the reserved prefix __w_")
+    aliases = [a.alias for a in aggs]
+    if len(set(aliases)) != len(aliases):
+        raise WindowSpecError(f"aggregate aliases repeat: {aliases}")
+    for alias in aliases:
+        if alias in group_keys:
+            raise WindowSpecError(f"aggregate alias {alias!r} is also a group key")
+    for name in [*group_keys, *aliases]:
+        if name in WINDOW_COLUMNS:
+            raise WindowSpecError(f"{name!r} is a window column the engine adds to every result")

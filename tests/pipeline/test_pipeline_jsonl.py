@@ -1,0 +1,41 @@
+"""JSON-lines encoding of Arrow tables."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from conftest import clean  # type: ignore[import-not-found]
+from sluice.pipeline.jsonl import encode_jsonl
+
+
+def test_round_trips_through_json() -> None:
+    t = pa.table(
+        {
+            "s": ['x"y\\z', None, "ctl\x01\n", "ü"],
+            "n": [1, None, -3, 4],
+            "f": [1.0, 2.5, None, 1e20],
+            "b": [True, False, None, True],
+            "l": [["a"], None, [], ["b", "c"]],
+            "o": pa.array([{"k": 1}, None, {"k": None}, {"k": 2}]),
+            "@metadata": [1, 2, 3, 4],
+        }
+    )
+    lines = encode_jsonl(t).decode().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {k: v for k, v in clean(row).items() if k != "@metadata"} for row in t.to_pylist()
+    ]
+    assert lines[0].startswith('{"s":"x\\"y\\\\z","n":1,"f":1.0')
+
+
+def test_first_column_with_nulls_and_empty_table() -> None:
+    t = pa.table({"a": [None, "x"], "b": ["1", None]})
+    assert encode_jsonl(t) == b'{"b":"1"}\n{"a":"x"}\n'
+    assert encode_jsonl(t.slice(0, 0)) == b""
+    assert encode_jsonl(pa.table({"a": pa.nulls(2)})) == b"{}\n{}\n"
+
+
+def test_non_finite_floats_are_null() -> None:
+    t = pa.table({"f": [float("nan"), float("inf")]})
+    assert encode_jsonl(t) == b'{"f":null}\n{"f":null}\n'
