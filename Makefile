@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./.sluice
 W ?= all
 
-.PHONY: run test lint typecheck pytest bench bench-quick clean
+.PHONY: run test lint typecheck pytest bench bench-quick clean tools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) tools
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Test tools from Debian (a browser for the web page, ClickHouse for its sink). Best effort:
+# installed when missing and apt-get is usable as root; the tests that need them skip otherwise.
+TOOLS := chromium chromium-driver clickhouse-server
+tools:
+	@missing=""; for t in chromium chromedriver clickhouse-server; do \
+	  command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing test tools:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TOOLS) \
+	    >/dev/null) || echo "Could not install $(TOOLS); the tests that need them skip."; \
+	fi
 
 test: lint typecheck pytest
 

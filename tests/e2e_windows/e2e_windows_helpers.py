@@ -34,11 +34,11 @@ WINDOW_ENV = {
 class WinServer:
     """The components plus an HTTP client and the helpers the tests share."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, batch_records: int = 50_000) -> None:
         self.data_dir = data_dir
         settings = RuntimeSettings(
             data_dir=data_dir, batch_ms=30, storage_batch_ms=60, fetch_wait_ms=10,
-            stop_timeout_s=20,
+            stop_timeout_s=20, batch_records=batch_records,
         )  # fmt: skip
         self.components: Components = build_components(data_dir, None, settings=settings)
         app = create_app(self.components.store, self.components.manager, bus=self.components.bus)

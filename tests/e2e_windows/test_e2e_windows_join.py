@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,6 +211,35 @@ def test_continue_mid_window_neither_loses_nor_repeats_a_joined_row(
     rows = _wait_rows(win_server, INNER, sum(expected.values()))
     got = Counter((r["dtEventTimeStamp"], r["k"], r["x"], r["y"]) for r in rows)
     assert got == expected
+
+
+def test_a_slow_reader_never_makes_unread_records_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idleness is for silent partitions only: one with unread records holds the watermark.
+
+    1 ms of idleness and 20-record micro-batches: the loop reads the left input's backlog
+    long before the right one's, and every partition is silent far longer than 1 ms between
+    its reads. Yet no record is late, and each window joins all its records.
+    """
+    monkeypatch.setenv("SLUICE_WINDOW_IDLE_TIMEOUT_MS", "1")
+    server = WinServer(tmp_path / "slow", batch_records=20)
+    try:
+        _setup(server)
+        sql = f"select a.k, a.x, b.y from {LEFT} a join {RIGHT} b on a.k = b.k"
+        flow_id = server.create_flow(
+            "wjoin-slow", [*_sources(), _join_node(3, "wj_inner", sql), _queue(4, 3, INNER)]
+        )
+        left, right = _stream(0, 300)
+        server.produce(LEFT, left)
+        server.produce(RIGHT, right)
+        assert server.deploy(flow_id, "start")["status"] == "success"
+        expected = _expected(left, right)
+        rows = _wait_rows(server, INNER, sum(expected.values()))
+        assert Counter((r["dtEventTimeStamp"], r["k"], r["x"], r["y"]) for r in rows) == expected
+        assert server.records(f"{INNER}_dlq") == []
+    finally:
+        server.close()
 
 
 def test_two_streams_on_a_slide_window_fail_the_start(win_server: WinServer) -> None:

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from e2e_windows_helpers import WinServer, wait_until
 
 SRC = "591_wkind_src"
@@ -108,3 +110,28 @@ def test_restart_after_an_aggregate_edit_starts_with_empty_windows(win_server: W
     assert by_window[T0 + 60_000] == (30, 90)  # open at the edit: restarted empty, then min
     assert by_window[T0 + 120_000] == (60, 120)
     assert by_window[T0 + 180_000] == (60, 180)
+
+
+def test_a_slow_reader_never_makes_unread_records_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1 ms of idleness, 20-record micro-batches: partitions with unread records still hold
+    the watermark, so the backlog of the later partitions is counted, not dead-lettered."""
+    monkeypatch.setenv("SLUICE_WINDOW_IDLE_TIMEOUT_MS", "1")
+    server = WinServer(tmp_path / "slow", batch_records=20)
+    try:
+        sql = f"select service, count(*) as cnt from {SRC} group by service"
+        flow_id = _flow(server, sql, window_type="scroll", count_freq=60, waiting_time=0)
+        records = [
+            {"service": f"s{i % 3}", "latency": i, "dtEventTimeStamp": T0 + i * 500}
+            for i in range(480)  # 4 minutes
+        ]
+        for chunk in range(4):  # keyless produce calls land on one partition each
+            server.produce(SRC, records[chunk::4])
+        assert server.deploy(flow_id, "start")["status"] == "success"
+        rows = _drain(server, 12)
+        got = sorted((r["dtEventTimeStamp"], r["service"], r["cnt"]) for r in rows)
+        assert got == [(T0 + m * 60_000, f"s{s}", 40) for m in range(4) for s in range(3)]
+        assert server.records("591_wkind_out_dlq") == []
+    finally:
+        server.close()

@@ -52,6 +52,23 @@ def test_declared_partition_holds_watermark_until_idle() -> None:
     assert back.late.column(DLQ_REASON)[0].as_py().startswith("late: event time")
 
 
+def test_partition_with_unread_records_never_turns_idle() -> None:
+    backlog = {1: True}
+    op = WindowOperator(scroll(idle_timeout_ms=5_000), ["k"], COUNT)
+    op.set_backlog(lambda p: backlog.get(p, False))
+    op.declare_partitions([0, 1], now_ms=0)
+    op.process(batch((T0, "a"), (T0 + 120_000, "a")), 0, now_ms=1_000)
+    # Partition 1 delivered nothing for 60 s, but its reader is behind: it still holds back.
+    assert op.advance(now_ms=60_000).rows.num_rows == 0 and op.watermark is None
+    out = op.process(batch((T0 + 2_000, "a")), 1, now_ms=61_000)  # the slow read arrives
+    assert out.late.num_rows == 0
+    backlog[1] = False  # caught up: from now on its silence means idle
+    out = op.process(batch((T0 + 200_000, "b")), 0, now_ms=64_000)
+    assert out.rows.num_rows == 0  # partition 1 silent for 3 s only: it still holds back
+    fired = op.advance(now_ms=66_500).rows.to_pylist()
+    assert [(r["k"], r["n"]) for r in fired] == [("a", 2), ("a", 1)]
+
+
 def test_watermark_is_minimum_over_partitions() -> None:
     op = WindowOperator(scroll(waiting_time=10), ["k"], COUNT)
     op.process(batch((T0 + 200_000, "a")), 0, now_ms=0)

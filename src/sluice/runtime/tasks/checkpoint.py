@@ -45,6 +45,14 @@ class StatefulProcessor(Protocol):
     #: Seconds between processing-time ticks while no input arrives.
     tick_interval_s: float
 
+    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
+        """Receive the loop's live count of unread records per input partition.
+
+        Called once, before ``start_positions``; the loop keeps the mapping current after
+        every fetch. Windowed processors use it so that a partition with unread records
+        never turns idle: on a loaded machine a slow read must not look like a silent input.
+        """
+
     def start_positions(
         self, mode: str, positions: dict[TopicPartition, int]
     ) -> dict[TopicPartition, int]:

@@ -103,6 +103,7 @@ class TaskLoop:
         if not self._positions:
             raise FlowTaskError(f"Node {self.task.name} has no input to read.")
         if self._stateful is not None:
+            self._stateful.watch_lag(self._lag)
             self._positions.update(self._stateful.start_positions(mode, dict(self._positions)))
             for tp, position in self._positions.items():
                 self._lag[tp] = max(bus.latest_offset(tp.topic, tp.partition) - position, 0)

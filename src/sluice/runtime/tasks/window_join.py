@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -131,7 +131,8 @@ class WindowJoinProcessor(RealtimeProcessor):
         self.output_topic = ctx.ensure_rt_topic(self.output_rt)
         self.step_ms = self.window.step_ms
         self.event_field = field
-        self.tracker = WatermarkTracker(self.window.waiting_ms, self.window.idle_timeout_ms)
+        self._lag: Mapping[TopicPartition, int] = {}
+        self.tracker = self._new_tracker()
         self.buffers: list[list[pa.Table]] = [[], []]
         self.buffered_rows = 0
         self._earliest: list[int | None] = [None, None]  # earliest buffered window start
@@ -190,6 +191,23 @@ class WindowJoinProcessor(RealtimeProcessor):
 
     # -- StatefulProcessor hooks -------------------------------------------------------------
 
+    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
+        """Keep input partitions with unread records from turning idle."""
+        self._lag = lag
+
+    def _new_tracker(self) -> WatermarkTracker:
+        return WatermarkTracker(
+            self.window.waiting_ms, self.window.idle_timeout_ms, backlog=self._has_backlog
+        )
+
+    def _has_backlog(self, key: Hashable) -> bool:
+        """Whether the input partition behind a tracker key ``(input index, partition)``
+        still has unread records."""
+        if not isinstance(key, tuple):
+            return False
+        index, partition = key
+        return self._lag.get(TopicPartition(rt_topic(self.inputs[index]), partition), 0) > 0
+
     def start_positions(
         self, mode: str, positions: dict[TopicPartition, int]
     ) -> dict[TopicPartition, int]:
@@ -221,7 +239,7 @@ class WindowJoinProcessor(RealtimeProcessor):
                     self.task.name,
                     exc,
                 )
-                self.tracker = WatermarkTracker(self.window.waiting_ms, self.window.idle_timeout_ms)
+                self.tracker = self._new_tracker()
                 self.buffers, self.buffered_rows, self._earliest = [[], []], 0, [None, None]
             for tp in start:
                 self.tracker.declare((self._index[tp.topic], tp.partition), now)
@@ -264,8 +282,11 @@ class WindowJoinProcessor(RealtimeProcessor):
         """Window and buffer both inputs' records; join and write the windows that closed."""
         dead: list[DeadLetter] = []
         now = _now()
-        for index, rt in enumerate(self.inputs):
-            source = batch.inputs.get(rt)
+        sources = [(i, batch.inputs.get(rt)) for i, rt in enumerate(self.inputs)]
+        for index, source in sources:  # every partition in the batch is active, not idle
+            for span in source.spans if source is not None else ():
+                self.tracker.observe((index, span.partition), None, now)
+        for index, source in sources:
             if source is not None and source.count:
                 self._dirty = True
                 self._buffer(index, source, dead, now)

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Self
 
 import pyarrow as pa
@@ -43,7 +43,7 @@ from sluice.runtime.tasks.checkpoint import NodeCheckpointer, state_dir
 from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
 from sluice.runtime.tasks.realtime import RealtimeProcessor
-from sluice.runtime.tasks.topics import dlq_rt
+from sluice.runtime.tasks.topics import dlq_rt, rt_topic
 from sluice.runtime.windows import (
     DLQ_REASON,
     AggSpec,
@@ -213,9 +213,20 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
             digest,
         )
         self._dirty = False
+        self._lag: Mapping[TopicPartition, int] = {}
         self._con = open_connection(SandboxSettings())
 
     # -- StatefulProcessor hooks -------------------------------------------------------------
+
+    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
+        """Keep input partitions with unread records from turning idle."""
+        self._lag = lag
+        self.operator.set_backlog(self._has_backlog)
+
+    def _has_backlog(self, partition: Hashable) -> bool:
+        if not isinstance(partition, int):
+            return False
+        return self._lag.get(TopicPartition(rt_topic(self.input_rt), partition), 0) > 0
 
     def start_positions(
         self, mode: str, positions: dict[TopicPartition, int]
@@ -252,6 +263,7 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
                 self.operator = WindowOperator(
                     self.window, self.operator.group_keys, self.operator.aggs
                 )
+                self.operator.set_backlog(self._has_backlog)
                 self.operator.declare_partitions(sorted({tp.partition for tp in start}))
             bus = self.ctx.bus
             for tp, offset in stored.positions.items():
@@ -304,6 +316,7 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
             partitions = partitions.take(kept)
         out = WindowOutput()
         order = list(dict.fromkeys(span.partition for span in source.spans))
+        self.operator.mark_active(order)
         for partition in order:
             part = table if len(order) == 1 else table.filter(pc.equal(partitions, partition))
             pre = self._pre(part, dead)

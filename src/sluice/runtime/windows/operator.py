@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -150,6 +150,24 @@ class WindowOperator:
         self._counts = {"in": 0, "late": 0, "rows": 0, "corrections": 0}
 
     # -- feeding ---------------------------------------------------------------------------
+
+    def set_backlog(self, backlog: Callable[[Hashable], bool] | None) -> None:
+        """Tell idleness which partitions still have unread records (see WatermarkTracker).
+
+        Called by the task that feeds the operator, before the first batch; a partition for
+        which ``backlog`` answers true never turns idle, however long it stays silent.
+        """
+        self._tracker.backlog = backlog
+
+    def mark_active(self, partitions: Sequence[Hashable], now_ms: int | None = None) -> None:
+        """The caller holds records of ``partitions`` it is about to feed: none is idle now.
+
+        Called at the start of a batch that spans several partitions, so that feeding the
+        first partition cannot leave the others idle and make their records late.
+        """
+        now = _wall_ms() if now_ms is None else now_ms
+        for partition in partitions:
+            self._tracker.observe(partition, None, now)
 
     def declare_partitions(self, partitions: Sequence[Hashable], now_ms: int | None = None) -> None:
         """Declare the input partitions up front, so a silent one holds the watermark back

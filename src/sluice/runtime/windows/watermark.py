@@ -8,15 +8,17 @@ Rules:
 - The operator's watermark is the minimum over the *active* partitions, and never goes
   backwards. A partition that was declared (:meth:`declare`) but has delivered nothing holds
   it at minus infinity, like Flink, until it delivers or turns idle.
-- A partition is idle when it delivered no record for ``idle_timeout_ms`` of processing time;
-  idle partitions leave the minimum until they deliver again (their records may then be late).
+- A partition is idle when it delivered no record for ``idle_timeout_ms`` of processing time
+  *and* has no unread records (``backlog``, when the caller knows the consumer lag): a slow
+  reader never turns a partition idle, only a silent log does. Idle partitions leave the
+  minimum until they deliver again (their records may then be late).
 - ``running`` gives, for every record of a batch, the watermark *just before* that record
   (a prefix maximum), so lateness does not depend on how the input was cut into batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import pyarrow as pa
@@ -36,11 +38,19 @@ class WatermarkTracker:
     Args:
         waiting_ms: how far the watermark trails the largest event time.
         idle_timeout_ms: processing time after which a silent partition is idle (0: never).
+        backlog: tells whether a partition still has unread records; such a partition never
+            counts as idle. ``None``: idleness looks at processing time only.
     """
 
-    def __init__(self, waiting_ms: int, idle_timeout_ms: int) -> None:
+    def __init__(
+        self,
+        waiting_ms: int,
+        idle_timeout_ms: int,
+        backlog: Callable[[Hashable], bool] | None = None,
+    ) -> None:
         self._waiting = waiting_ms
         self._idle_timeout = idle_timeout_ms
+        self.backlog = backlog
         self._max: dict[Hashable, int] = {}
         self._active_at: dict[Hashable, int | None] = {}
         self.watermark = NEG_INF
@@ -63,7 +73,9 @@ class WatermarkTracker:
         if since is None:
             self._active_at[partition] = now_ms
             return False
-        return now_ms - since >= self._idle_timeout
+        if now_ms - since < self._idle_timeout:
+            return False
+        return self.backlog is None or not self.backlog(partition)
 
     def _others_min(self, partition: Hashable, now_ms: int) -> int:
         values = [
