@@ -69,6 +69,16 @@ def test_partition_with_unread_records_never_turns_idle() -> None:
     assert [(r["k"], r["n"]) for r in fired] == [("a", 2), ("a", 1)]
 
 
+def test_when_every_partition_is_idle_the_largest_event_time_counts() -> None:
+    op = WindowOperator(scroll(idle_timeout_ms=2_000), ["k"], COUNT)
+    op.declare_partitions([0, 1], now_ms=0)
+    assert op.process(batch((T0, "a"), (T0 + 90_000, "a")), 1, now_ms=100).rows.num_rows == 0
+    # No tick fell between 2.0 s (partition 0 idle) and 2.1 s (partition 1 idle too).
+    fired = op.advance(now_ms=2_200).rows.to_pylist()
+    assert [(r["k"], r["n"]) for r in fired] == [("a", 1)]
+    assert op.watermark == T0 + 90_000
+
+
 def test_watermark_is_minimum_over_partitions() -> None:
     op = WindowOperator(scroll(waiting_time=10), ["k"], COUNT)
     op.process(batch((T0 + 200_000, "a")), 0, now_ms=0)

@@ -11,7 +11,8 @@ Rules:
 - A partition is idle when it delivered no record for ``idle_timeout_ms`` of processing time
   *and* has no unread records (``backlog``, when the caller knows the consumer lag): a slow
   reader never turns a partition idle, only a silent log does. Idle partitions leave the
-  minimum until they deliver again (their records may then be late).
+  minimum until they deliver again (their records may then be late). When every partition
+  is idle, the watermark moves to the largest event time seen minus ``waiting_ms``.
 - ``running`` gives, for every record of a batch, the watermark *just before* that record
   (a prefix maximum), so lateness does not depend on how the input was cut into batches.
 """
@@ -107,10 +108,12 @@ class WatermarkTracker:
     def refresh(self, now_ms: int) -> int:
         """Recompute (idleness included) and return the monotonic operator watermark."""
         active = [high for p, high in self._max.items() if not self._is_idle(p, now_ms)]
-        if active:
-            low = min(active)
-            if low > NEG_INF:
-                self.watermark = max(self.watermark, low - self._waiting)
+        # All idle: the largest event time seen anywhere counts (as in Flink), otherwise a
+        # partition that delivered and then went silent right after the others turned idle
+        # would leave its windows open forever.
+        low = min(active) if active else max(self._max.values(), default=NEG_INF)
+        if low > NEG_INF:
+            self.watermark = max(self.watermark, low - self._waiting)
         return self.watermark
 
     def to_json(self) -> dict[str, Any]:
