@@ -333,6 +333,11 @@ class FlowManager:
             )
         return self._tables
 
+    def ensure_rt_topic(self, rt_id: str) -> str | None:
+        """Create a registered result table's topic; ``None`` when there is no bus (a server
+        built for the API alone). Called by the API after ``POST /v3/sluice/result_tables/``."""
+        return None if self._tables is None else self._tables.ensure(rt_id)
+
     def metrics_text(self) -> tuple[bytes, str]:
         """The Prometheus exposition of every node's counters and its content type."""
         return prometheus.render(self.metrics), prometheus.CONTENT_TYPE

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from sluice.api.envelope import ok
 from sluice.api.openapi import ENVELOPE_RESPONSES, body
 from sluice.api.params import read_params, validate
-from sluice.api.routes._common import run, store
+from sluice.api.routes._common import manager, run, store
 from sluice.api.schemas import CreateResultTable
 from sluice.model.errors import COMMA, Message, ParamsError
 from sluice.model.fields import FieldSpec
@@ -20,7 +20,11 @@ router = APIRouter(tags=["result tables"], responses=ENVELOPE_RESPONSES)
 
 @router.post("/result_tables/", openapi_extra=body(CreateResultTable))
 async def create_result_table(request: Request) -> Response:
-    """Register a result table with its schema (a source a ``stream_source`` can read)."""
+    """Register a result table with its schema (a source a ``stream_source`` can read).
+
+    Its topic ``table_{rt}`` is created at once, so a pipeline's ``sluice`` output or any
+    Kafka-style producer can write to it before anything else did.
+    """
     params = await read_params(request)
     req = validate(CreateResultTable, params.data, params.lang)
     fields = []
@@ -42,6 +46,7 @@ async def create_result_table(request: Request) -> Response:
         req.description,
         params.user,
     )
+    await run(manager(request).ensure_rt_topic, data["result_table_id"])
     return ok(data)
 
 

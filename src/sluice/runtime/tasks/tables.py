@@ -2,7 +2,8 @@
 
 The flow manager exposes these to the entry points (``POST .../produce/``,
 ``GET .../tail/``, ``GET .../records/``). A result table must exist in the store; its topic
-``table_{rt_id}`` is created on first produce with the runtime's default partition count.
+``table_{rt_id}`` is created with the result table (``POST /v3/sluice/result_tables/``) or,
+for tables registered otherwise, on first produce, with the runtime's default partition count.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ class TableIO:
     def __init__(self, bus: Bus, partitions: int) -> None:
         self.bus = bus
         self.partitions = partitions
+
+    def ensure(self, rt_id: str) -> str:
+        """Create the result table's topic if it does not exist; return its name.
+
+        Called by the API right after a result table is registered, so pipelines and other
+        producers can write to ``table_{rt_id}`` before anything was produced through Sluice.
+        """
+        topic = rt_topic(rt_id)
+        ensure_topic(self.bus, topic, self.partitions)
+        return topic
 
     def produce(
         self, rt_id: str, records: Sequence[Any] | None, values: Sequence[str] | None
