@@ -11,6 +11,7 @@ import pytest
 from sluice.pipeline.errors import ConfigError
 from sluice.pipeline.settings.common import CodecSpec
 from sluice.plugins.codecs import make_codec
+from sluice.plugins.codecs.line import split_lines
 
 
 def test_line_decoder_keeps_partial_lines() -> None:
@@ -67,3 +68,30 @@ def test_unknown_codec_and_setting() -> None:
         make_codec(CodecSpec(name="msgpack"), "x")
     with pytest.raises(ConfigError, match="no setting"):
         make_codec(CodecSpec(name="line", settings={"colour": "red"}), "x")
+
+
+@pytest.mark.parametrize("delimiter", [b"\n", b";", "\u00fc".encode()])
+@pytest.mark.parametrize(
+    "data",
+    [b"a", b"a\n", b"a\r\nb\n\nc", b"\n", b"\xff\xe2\x82\r\nx\xc3\n", b"x;y\r;\xff;",
+     "a\u00fc".encode() + b"\xffb\xc3", b"\r\r\n\r"],
+)  # fmt: skip
+def test_split_lines_is_the_per_line_decoding(data: bytes, delimiter: bytes) -> None:
+    expected = [
+        text[:-1] if text.endswith("\r") else text
+        for text in (part.decode("utf-8", "replace") for part in data.split(delimiter))
+    ]
+    if data.endswith(delimiter):
+        expected.pop()
+    got = split_lines(data, delimiter)
+    assert got.type == pa.string() and got.to_pylist() == expected
+    assert split_lines(b"", delimiter).to_pylist() == []
+
+
+def test_line_encoders_join_in_bulk() -> None:
+    table = pa.table({"message": ["a", None, "\u00fc"], "host": ["h", "h", "h"]})
+    line = CodecSpec(name="line", settings={"format": "%{message}", "delimiter": "|"})
+    assert make_codec(line, "x").encode(table) == "a|%{message}|\u00fc|".encode()
+    assert make_codec(line, "x").encode(table.slice(3)) == b""
+    plain = CodecSpec(name="plain", settings={"format": "%{host}-%{message}"})
+    assert make_codec(plain, "x").encode(table.slice(1)) == "h-%{message}h-\u00fc".encode()

@@ -145,3 +145,32 @@ def test_file_input_read_mode(bus: Bus, tmp_path: Path) -> None:
     with PipelineRunner("read", deleting, bus, tmp_path / "s"):
         assert wait_for(lambda: not (logs / "c.log").exists())
     assert _out_lines(out)[-1] == "c1" and len(_out_lines(out)) == 5
+
+
+def test_file_input_plain_lines_in_bulk_match_the_per_event_path(bus: Bus, tmp_path: Path) -> None:
+    """Plain lines go to the bus as one Arrow table per read; with ``tags`` (merged into
+    every event) they take the per-event path. Both give the same events."""
+    log = tmp_path / "in.log"
+    log.write_bytes(b"one\r\n\nbad \xff byte\n\xe2\x82\r\ncaf\xc3\xa9\nlast")
+    expected = ["one", "", "bad \ufffd byte", "\ufffd", "caf\u00e9"]
+    outs: list[list[dict[str, Any]]] = []
+    for name, tags in (("bulk", ""), ("events", 'tags => ["t"]')):
+        out = tmp_path / f"{name}.jsonl"
+        config = f"""
+        input {{ file {{ path => "{log}" start_position => "beginning" stat_interval => "50 ms"
+                         type => "access" add_field => {{ "via" => "file" }} {tags} }} }}
+        filter {{ grok {{ match => {{ "message" => "^%{{WORD:word}}$" }} }} }}
+        output {{ file {{ path => "{out}" }} }}
+        """
+        with PipelineRunner(name, config, bus, tmp_path / f"state-{name}") as runner:
+            assert wait_for(lambda: runner.status()["events_out"] == 5 and runner.lag() == 0)
+        outs.append([orjson.loads(line) for line in out.read_bytes().splitlines()])
+    bulk, events = outs
+    assert [e["message"] for e in bulk] == expected  # "last" waits for its newline
+    for b, e in zip(bulk, events, strict=True):
+        assert e.pop("tags") == (["t"] if b.get("word") else ["t", "_grokparsefailure"])
+        b.pop("tags", None)
+        assert b.pop("@timestamp").endswith("Z") and e.pop("@timestamp").endswith("Z")
+        assert b == e
+        assert list(b)[:6] == ["message", "path", "host", "@version", "type", "via"]
+    assert bulk[0]["word"] == "one" and bulk[0]["path"] == str(log)

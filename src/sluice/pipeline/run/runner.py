@@ -8,6 +8,8 @@ Who calls it: ``sluice pipeline run``, the pipelines REST endpoints and the end-
   JSON-lines inputs (``file``, ``tcp``) take the bulk path instead: each chunk of lines is
   parsed at once on the input's thread and stored as one Arrow IPC record
   (:mod:`sluice.pipeline.run.chunks`); the worker reads those without parsing again.
+  Inputs that build Arrow tables themselves (the ``file`` input's plain lines, ``syslog``)
+  store them the same way (``emit_table``).
 - **The worker** (one thread) reads that topic as consumer group ``pipeline_{name}`` from its
   committed offset, decodes a batch (up to ``batch_size`` events) into an Arrow table, runs
   the filter section (:class:`~sluice.pipeline.executor.FilterChain`), routes the rows to
@@ -211,9 +213,13 @@ class PipelineRunner:
         self._produce(table, lambda: chunk_events(chunk, stamp))
 
     def _emit_table(self, table: pa.Table, stamp: Event) -> None:
-        """The bulk path of inputs that build tables themselves (syslog)."""
+        """The bulk path of inputs that build tables themselves (plain lines, syslog).
+        A stamp field no filter or output can read is not stored."""
         if self._stop.is_set():
             raise RuntimeError(f"pipeline {self.name} is stopping")
+        live = self._chunks.live
+        if live is not None:
+            stamp = {k: v for k, v in stamp.items() if k.lower() in live}
         self._produce(stamped(table, stamp), lambda: table_events(table, stamp))
 
     def _produce(self, table: pa.Table | None, per_event: Callable[[], list[bytes]]) -> None:

@@ -193,18 +193,23 @@ class Input(ABC):
             stamp.setdefault(key, value)
         return stamp
 
-    def emit_table(self, table: Any) -> None:
+    def emit_table(self, table: Any, fields: Event | None = None) -> None:
         """Emit the rows of a ``pyarrow.Table`` as events (a null cell is an absent field),
-        stamped like :meth:`emit`; blocks until durable. The runtime stores the table as
-        it is (no Python object per event) unless ``tags`` must be merged into every event,
+        each getting ``fields`` (e.g. ``host``, ``path``) and the usual stamp unless it has
+        them, like :meth:`emit`; blocks until durable. The runtime stores the table as it
+        is (no Python object per event) unless ``tags`` must be merged into every event,
         in which case the rows go through :meth:`emit`."""
         if table.num_rows == 0 or self._emit is None:
             return
+        fields = fields or {}
         if self._emit_table is None or self.settings.tags:
-            rows = table.to_pylist()
-            self.emit([{k: v for k, v in row.items() if v is not None} for row in rows])
+            events = [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+            for event in events:
+                for key, value in fields.items():
+                    event.setdefault(key, value)
+            self.emit(events)
             return
-        self._emit_table(table, self._stamp({}))
+        self._emit_table(table, self._stamp(fields))
 
     def stop(self) -> None:
         """Ask the threads to end and wait for them (up to 5 s each)."""

@@ -15,6 +15,9 @@ A file that shrank below its position was truncated (copytruncate) and is re-rea
 A rotated file stays open until read to its end, then is closed when no glob matches it.
 
 Events: ``message``, ``path``, ``host``; a ``json``/``json_lines`` codec parses each line.
+Each read becomes one batch: plain lines one Arrow ``message`` column
+(:meth:`Input.emit_table`), JSON lines one chunk for the runtime's bulk parser
+(:meth:`Input.emit_lines`).
 ``mode => read`` reads every file from its beginning (or its saved position) to its end,
 the last line even without a delimiter, then applies ``file_completed_action``: ``delete``
 (the default), ``log`` (append the path to ``file_completed_log_path``) or
@@ -33,8 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import pyarrow as pa
+
 from sluice.pipeline.errors import ConfigError
 from sluice.plugins.codecs import parse_event
+from sluice.plugins.codecs.line import split_lines
 from sluice.plugins.inputs.base import Event, Input, hostname, parse_duration
 
 __all__ = ["FileInput"]
@@ -144,11 +150,19 @@ class FileInput(Input):
             if not chunk.endswith(b"\n"):
                 chunk += b"\n"
             self.emit_lines(chunk, {"path": w.path, "host": hostname()})
-            w.offset += consumed
-            self.positions[w.key] = {"path": w.path, "offset": w.offset}
-            self._save()
+            self._advance(w, consumed)
             return max(1, chunk.count(b"\n"))
-        lines = data[:consumed].split(self.delimiter)
+        if self.json:
+            return self._emit_events(w, data[:consumed])
+        # plain lines: one Arrow column per read, no Python object per line
+        lines = split_lines(data[:consumed], self.delimiter)
+        self.emit_table(pa.table({"message": lines}), {"path": w.path, "host": hostname()})
+        self._advance(w, consumed)
+        return max(1, len(lines))
+
+    def _emit_events(self, w: _Watched, data: bytes) -> int:
+        """JSON lines split at a delimiter other than ``\\n``: parsed one line at a time."""
+        lines = data.split(self.delimiter)
         if lines[-1] == b"":
             lines.pop()
         host = hostname()
@@ -156,21 +170,21 @@ class FileInput(Input):
         for raw in lines:
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
-            if self.json:
-                if not raw.strip():
-                    continue
-                evs = parse_event(raw)
-            else:
-                evs = [{"message": raw.decode("utf-8", "replace")}]
-            for event in evs:
+            if not raw.strip():
+                continue
+            for event in parse_event(raw):
                 event.setdefault("path", w.path)
                 event.setdefault("host", host)
-            events.extend(evs)
+                events.append(event)
         self.emit(events)
+        self._advance(w, len(data))
+        return max(1, len(lines))
+
+    def _advance(self, w: _Watched, consumed: int) -> None:
+        """After an emit (durable): move and save the position."""
         w.offset += consumed
         self.positions[w.key] = {"path": w.path, "offset": w.offset}
         self._save()
-        return max(1, len(lines))
 
     def _complete(self, w: _Watched) -> None:
         """Read mode: the file was read to its end."""
