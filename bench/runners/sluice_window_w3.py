@@ -1,15 +1,24 @@
-"""Sluice runner for W3: 60-second scroll windows by (service, level) through WindowOperator.
+"""Sluice runner for W3: 60-second scroll windows by (service, level), in process.
 
-``python -m bench.runners.sluice_window_w3 --input EVENTS.jsonl --output OUT.jsonl``
+``python -m bench.runners.sluice_window_w3 --input EVENTS.jsonl --output OUT.jsonl
+[--workdir DIR] [--mode node|operator]``
 
-The input is decoded with ``pyarrow.json.read_json`` in blocks of whole lines (only the four
-columns the query needs are materialised) and fed to a :class:`WindowOperator` configured as a
-BKData ``realtime`` node would be: ``scroll``, ``count_freq`` 60 s, ``waiting_time`` 5 s (the
-data has up to 2 s of jitter), event time from ``ts_ms``. Windows are emitted as the watermark
-passes them; the rest are flushed at the end of the input. The output rows are
-``window_start, service, level, count, avg_latency_ms, max_latency_ms`` (the suite's W3
-contract). The last stdout line is ``{"events": n, "seconds": s}`` where ``s`` covers
-decoding and windowing (reading the file included, writing the small result excluded).
+``--mode node`` (the default) runs the windowed ``realtime`` node's real task over an
+embedded bus, exactly as ``sluice server`` runs it (JSON decoding of the bus values included;
+see :mod:`bench.runners._w3_node`); the last stdout line is ``{"events", "seconds", ...}``
+with ``seconds`` from the task's start to its last input record processed.
+
+``--mode operator`` measures the window operator alone: the input is decoded with
+``pyarrow.json.read_json`` in blocks of whole lines (only the four columns the query needs are
+materialised) and fed to a :class:`WindowOperator` configured as a BKData ``realtime`` node
+would be: ``scroll``, ``count_freq`` 60 s, ``waiting_time`` 5 s (the data has up to 2 s of
+jitter), event time from ``ts_ms``. Windows are emitted as the watermark passes them; the rest
+are flushed at the end of the input. The last stdout line is ``{"events": n, "seconds": s}``
+where ``s`` covers decoding and windowing (reading the file included, writing the small result
+excluded).
+
+Both modes write the suite's W3 contract rows ``window_start, service, level, count,
+avg_latency_ms, max_latency_ms``. ``--distinct-keys N`` runs the memory check instead.
 """
 
 from __future__ import annotations
@@ -18,9 +27,11 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -152,23 +163,28 @@ def run(path: str, decoder: str = "pyarrow") -> tuple[int, list[pa.Table]]:
     return events, emitted
 
 
-def _write(path: str, tables: list[pa.Table]) -> None:
+def _write(path: str, rows: Iterator[dict[str, Any]]) -> None:
+    """The W3 contract rows (``window_start`` is the window's ``dtEventTimeStamp``)."""
     with open(path, "w", encoding="utf-8") as handle:
-        for table in tables:
-            for row in table.to_pylist():
-                handle.write(
-                    json.dumps(
-                        {
-                            "window_start": row["dtEventTimeStamp"],
-                            "service": row["service"],
-                            "level": row["level"],
-                            "count": row["count"],
-                            "avg_latency_ms": row["avg_latency_ms"],
-                            "max_latency_ms": row["max_latency_ms"],
-                        }
-                    )
-                    + "\n"
+        for row in rows:
+            handle.write(
+                json.dumps(
+                    {
+                        "window_start": row["dtEventTimeStamp"],
+                        "service": row["service"],
+                        "level": row["level"],
+                        "count": row["count"],
+                        "avg_latency_ms": row["avg_latency_ms"],
+                        "max_latency_ms": row["max_latency_ms"],
+                    }
                 )
+                + "\n"
+            )
+
+
+def _rows(tables: list[pa.Table]) -> Iterator[dict[str, Any]]:
+    for table in tables:
+        yield from table.to_pylist()
 
 
 def distinct_keys(keys: int, windows: int = 4, parts: int = 8) -> dict[str, Any]:
@@ -219,7 +235,14 @@ def main() -> None:
     parser.add_argument("--workload", default="w3", choices=("w3",))
     parser.add_argument("--input")
     parser.add_argument("--output")
-    parser.add_argument("--workdir", default=None, help="unused; accepted for the suite")
+    parser.add_argument("--workdir", default=None, help="scratch dir (node mode: the bus)")
+    parser.add_argument(
+        "--mode",
+        choices=("node", "operator"),
+        default="node",
+        help="node: the realtime node's task over an embedded bus (default); "
+        "operator: the window operator alone over locally decoded JSON",
+    )
     parser.add_argument(
         "--decoder",
         choices=("pyarrow", "duckdb"),
@@ -238,10 +261,20 @@ def main() -> None:
         return
     if not args.input or not args.output:
         parser.error("--input and --output are required for W3")
+    if args.mode == "node":
+        from bench.runners._w3_node import run_node
+
+        workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-w3-"))
+        figures, rows = run_node(args.input, workdir)
+        _write(args.output, (r for r in rows if r["service"] != "__end__"))
+        figures["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        sys.stdout.write(json.dumps(figures) + "\n")
+        sys.stdout.flush()
+        return
     start = time.perf_counter()
     events, tables = run(args.input, args.decoder)
     seconds = time.perf_counter() - start
-    _write(args.output, tables)
+    _write(args.output, _rows(tables))
     result = {
         "events": events,
         "seconds": seconds,

@@ -84,9 +84,10 @@ def run_engine(
     batches: Sequence[Batch],
     partitions: Sequence[int] = (0,),
     snapshot_every: int = 0,
+    runs_per_call: int = 1,
 ) -> Emitted:
-    """Feed ``batches`` to a fresh operator (restoring from a snapshot every N batches)."""
-    return collect(run_engine_outputs(config, batches, partitions, snapshot_every))
+    """Feed ``batches`` to a fresh operator (restoring from a snapshot every N calls)."""
+    return collect(run_engine_outputs(config, batches, partitions, snapshot_every, runs_per_call))
 
 
 def run_engine_outputs(
@@ -94,13 +95,26 @@ def run_engine_outputs(
     batches: Sequence[Batch],
     partitions: Sequence[int] = (0,),
     snapshot_every: int = 0,
+    runs_per_call: int = 1,
 ) -> list[Any]:
-    """The WindowOutputs of a run, the flush last."""
+    """The WindowOutputs of a run, the flush last.
+
+    With ``runs_per_call`` > 1, that many consecutive batches (of any partitions) go to one
+    ``process_runs`` call, as the windowed node task feeds a micro-batch.
+    """
     op = WindowOperator(config, ["k"], AGGS)
     op.declare_partitions(list(partitions), now_ms=0)
     outputs = []
-    for i, (partition, records) in enumerate(batches):
-        outputs.append(op.process(_table(records), partition, now_ms=0))
+    step = max(1, runs_per_call)
+    for i, start in enumerate(range(0, len(batches), step)):
+        group = batches[start : start + step]
+        if runs_per_call <= 1:
+            partition, records = group[0]
+            outputs.append(op.process(_table(records), partition, now_ms=0))
+        else:
+            tables = [_table(records) for _, records in group]
+            runs = [(partition, len(records)) for partition, records in group]
+            outputs.append(op.process_runs(pa.concat_tables(tables), runs, now_ms=0))
         if snapshot_every and (i + 1) % snapshot_every == 0:
             blob = op.snapshot()
             op.close()

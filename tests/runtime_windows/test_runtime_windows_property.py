@@ -67,8 +67,12 @@ def lateness(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+PaneCase = tuple[WindowConfig, list[Batch], int, int, int]
+"""Config, batches, partitions, snapshot every N calls, batches per ``process_runs`` call."""
+
+
 @st.composite
-def pane_cases(draw: st.DrawFn, kind: str) -> tuple[WindowConfig, list[Batch], int, int]:
+def pane_cases(draw: st.DrawFn, kind: str) -> PaneCase:
     fields: dict[str, Any] = {
         "window_type": kind,
         "count_freq": draw(st.sampled_from([30, 60, 180, 300])),
@@ -80,13 +84,14 @@ def pane_cases(draw: st.DrawFn, kind: str) -> tuple[WindowConfig, list[Batch], i
         fields["window_time"] = draw(st.sampled_from([5, 10, 30]))
     partitions = draw(st.sampled_from([1, 1, 2]))
     batches = draw(streams(partitions, draw(st.sampled_from([5_000, 40_000, 200_000]))))
-    return WindowConfig(**fields), batches, partitions, draw(st.sampled_from([0, 0, 1, 2]))
+    snap = draw(st.sampled_from([0, 0, 1, 2]))
+    return WindowConfig(**fields), batches, partitions, snap, draw(st.sampled_from([1, 1, 2, 4]))
 
 
-def check_panes(case: tuple[WindowConfig, list[Batch], int, int]) -> None:
-    config, batches, partitions, snap = case
+def check_panes(case: PaneCase) -> None:
+    config, batches, partitions, snap, runs = case
     parts = list(range(partitions))
-    got = run_engine(config, batches, parts, snapshot_every=snap)
+    got = run_engine(config, batches, parts, snapshot_every=snap, runs_per_call=runs)
     first, final, rejected = expected_panes(config, batches, parts)
     assert got.first_dupes == 0
     assert set(got.first) == set(first)
@@ -105,19 +110,19 @@ def check_panes(case: tuple[WindowConfig, list[Batch], int, int]) -> None:
 
 @SETTINGS
 @given(pane_cases("scroll"))
-def test_scroll_matches_duckdb(case: tuple[WindowConfig, list[Batch], int, int]) -> None:
+def test_scroll_matches_duckdb(case: PaneCase) -> None:
     check_panes(case)
 
 
 @SETTINGS
 @given(pane_cases("slide"))
-def test_slide_matches_duckdb(case: tuple[WindowConfig, list[Batch], int, int]) -> None:
+def test_slide_matches_duckdb(case: PaneCase) -> None:
     check_panes(case)
 
 
 @SETTINGS
 @given(pane_cases("accumulate"))
-def test_accumulate_matches_duckdb(case: tuple[WindowConfig, list[Batch], int, int]) -> None:
+def test_accumulate_matches_duckdb(case: PaneCase) -> None:
     check_panes(case)
 
 

@@ -303,25 +303,30 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
     # -- batches -----------------------------------------------------------------------------
 
     def process(self, batch: MicroBatch) -> BatchResult:
-        """Decode, pre-aggregate and window each partition's records; write what fired."""
+        """Decode, pre-aggregate and window the batch's records; write what fired.
+
+        The records are fed partition by partition (in fetch order), as separate
+        ``process`` calls would, but in one decode, one pre-aggregation query and one
+        :meth:`~sluice.runtime.windows.WindowOperator.process_runs` call.
+        """
         source = batch.inputs.get(self.input_rt)
         if source is None:
             return BatchResult()
         self._dirty = True
         table, dead, kept = decode_input(source, self.decode_schema, self.ctx.settings.timezone)
-        rows = kept if kept is not None else pa.array(range(source.count), pa.int64())
+        rows = kept if kept is not None else _arange(source.count)
         table = table.append_column(ROW_COLUMN, rows)
-        partitions = _partitions(source)
-        if kept is not None:
-            partitions = partitions.take(kept)
-        out = WindowOutput()
         order = list(dict.fromkeys(span.partition for span in source.spans))
         self.operator.mark_active(order)
-        for partition in order:
-            part = table if len(order) == 1 else table.filter(pc.equal(partitions, partition))
-            pre = self._pre(part, dead)
-            if pre is not None and pre.num_rows:
-                out = out.merge(self.operator.process(pre, partition=partition))
+        ranks = _ranks(source, order)
+        if ranks is not None and len(source.spans) > len(order):
+            # some partition's records are not contiguous: bring each partition's together
+            table = table.take(pc.sort_indices(ranks.take(rows)))
+        pre = self._pre(table, dead)
+        out = WindowOutput()
+        if pre is not None and pre.num_rows:
+            pre, runs = _runs(pre, order, ranks)
+            out = self.operator.process_runs(pre, runs)
         return self._emit(out, dead, source)
 
     def _pre(self, table: pa.Table, dead: list[DeadLetter]) -> pa.Table | None:
@@ -405,9 +410,33 @@ def _arange(n: int) -> pa.Array:
     return pa.array(range(n), pa.int64())
 
 
-def _partitions(source: InputBatch) -> pa.Array:
-    """The bus partition of every record of ``source``, in batch order."""
-    chunks = [pa.repeat(pa.scalar(s.partition, pa.int32()), s.count) for s in source.spans]
-    if not chunks:
-        return pa.array([], pa.int32())
-    return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
+def _ranks(source: InputBatch, order: list[int]) -> pa.Array | None:
+    """Feed rank (index in ``order``) of every input record; None for a single partition."""
+    if len(order) == 1:
+        return None
+    rank = {partition: i for i, partition in enumerate(order)}
+    chunks = [pa.repeat(pa.scalar(rank[s.partition], pa.int32()), s.count) for s in source.spans]
+    return pa.concat_arrays(chunks)
+
+
+def _runs(
+    pre: pa.Table, order: list[int], ranks: pa.Array | None
+) -> tuple[pa.Table, list[tuple[int, int]]]:
+    """``pre`` in feed order and its ``(partition, rows)`` runs.
+
+    The pre-aggregation keeps the row order of its input (as the per-record watermark and
+    ``first``/``last`` already require); should a query reorder rows, a stable sort on the
+    feed rank of each row's input record restores the partition runs in arrival order.
+    """
+    if ranks is None:
+        return pre, [(order[0], pre.num_rows)]
+    mine = ranks.take(pre.column(ROW_COLUMN))
+    n = len(mine)
+    if n > 1 and not pc.all(pc.less_equal(mine.slice(0, n - 1), mine.slice(1))).as_py():
+        indices = pc.sort_indices(mine)
+        pre = pre.take(indices)
+        mine = mine.take(indices)
+    counts = pc.value_counts(mine)
+    values = counts.field("values").to_pylist()
+    sizes = dict(zip(values, counts.field("counts").to_pylist(), strict=True))
+    return pre, [(p, int(sizes.get(i, 0))) for i, p in enumerate(order)]

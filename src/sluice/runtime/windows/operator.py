@@ -31,18 +31,24 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import RESERVED_PREFIX, AggSpec, WindowConfig, WindowType
+from sluice.runtime.windows.config import AggSpec, WindowConfig, WindowType
 from sluice.runtime.windows.kernels import Kernels
-from sluice.runtime.windows.output import WINDOW_COLUMNS, WindowOutput, dlq_table
+from sluice.runtime.windows.output import WindowOutput, dlq_table
 from sluice.runtime.windows.output import with_window_columns as _bounds
 from sluice.runtime.windows.panes import PaneWindows
 from sluice.runtime.windows.sessions import SessionWindows
 from sluice.runtime.windows.snapshot import SnapshotError, decode, encode
+from sluice.runtime.windows.spec import (
+    WindowMetrics,
+    WindowSpecError,
+    WindowStateLimitError,
+    check_spec,
+    event_times,
+)
 from sluice.runtime.windows.strategy import WindowStrategy
 from sluice.runtime.windows.watermark import NEG_INF, POS_INF, WatermarkTracker
 
@@ -53,59 +59,6 @@ __all__ = [
     "WindowStateLimitError",
     "event_times",
 ]
-
-
-class WindowSpecError(ValueError):
-    """Group keys or aggregates of a window operator are inconsistent."""
-
-
-class WindowStateLimitError(RuntimeError):
-    """Window state grew past ``max_state_rows``; the node must fail rather than swell."""
-
-
-@dataclass(frozen=True, slots=True)
-class WindowMetrics:
-    """Counters and gauges of one operator (for ``/metrics`` and the API).
-
-    Attributes:
-        watermark_ms: current watermark (None before any record).
-        state_rows: partial-aggregate rows held (open windows plus retained fired ones).
-        state_bytes: Arrow bytes of that state.
-        records_in: records received.
-        records_late: records sent to the DLQ as too late or without valid event time.
-        rows_emitted: first results emitted.
-        corrections_emitted: corrected results emitted for late updates.
-    """
-
-    watermark_ms: int | None
-    state_rows: int
-    state_bytes: int
-    records_in: int
-    records_late: int
-    rows_emitted: int
-    corrections_emitted: int
-
-
-def event_times(batch: pa.Table, field: str) -> pa.Array:
-    """Event times of ``batch`` in int64 ms; null where missing or not a valid time.
-
-    Accepts integer/floating milliseconds, Arrow timestamps and decimal-digit strings.
-    """
-    if field not in batch.column_names:
-        return pa.nulls(batch.num_rows, pa.int64())
-    col = batch.column(field).combine_chunks()
-    kind = col.type
-    if pa.types.is_integer(kind):
-        return col.cast(pa.int64())
-    if pa.types.is_floating(kind):
-        finite = pc.is_finite(col)
-        return pc.if_else(finite, pc.floor(col), None).cast(pa.int64(), safe=False)
-    if pa.types.is_timestamp(kind):
-        return col.cast(pa.timestamp("ms", tz=kind.tz), safe=False).cast(pa.int64())
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        ok = pc.match_substring_regex(col, r"^-?[0-9]{1,18}$")
-        return pc.if_else(ok, col, None).cast(pa.int64())
-    return pa.nulls(batch.num_rows, pa.int64())
 
 
 def _wall_ms() -> int:
@@ -133,7 +86,7 @@ class WindowOperator:
         aggs: Sequence[AggSpec],
         threads: int = 1,
     ) -> None:
-        _check_spec(group_keys, aggs)
+        check_spec(group_keys, aggs)
         self.config = config
         self.group_keys = tuple(group_keys)
         self.aggs = tuple(aggs)
@@ -197,29 +150,91 @@ class WindowOperator:
         if self._finished:
             raise RuntimeError("WindowOperator.process was called after flush(); create a new one")
         now = _wall_ms() if now_ms is None else now_ms
-        self._tracker.declare(partition, now)
-        n = batch.num_rows
-        if n == 0:
+        if batch.num_rows == 0:
+            self._tracker.declare(partition, now)
             return self.advance(now)
+        return self._process_runs(batch, [(partition, batch.num_rows)], now)
+
+    def process_runs(
+        self,
+        batch: pa.Table,
+        runs: Sequence[tuple[Hashable, int]],
+        now_ms: int | None = None,
+    ) -> WindowOutput:
+        """Window records of several input partitions at once: the same results as calling
+        :meth:`process` for each run in turn, in one pass over the state.
+
+        ``runs`` cuts ``batch`` into consecutive ``(partition, row count)`` runs, in the
+        order the records are fed (the counts add up to ``batch.num_rows``). Each record
+        still sees the watermark in force just before it (the runs update the watermarks
+        one after the other); the windows that become due fire once, after the last run.
+        No record is on time for a window the watermark passed before it, so every window's
+        first result is the one the run-by-run calls give, and late updates are applied
+        after the firing as they would be. Only the grouping of corrections into outputs
+        can differ (one output instead of one per run). Session windows close at batch
+        boundaries, so for them this is exactly one :meth:`process` call per run.
+
+        Raises:
+            ValueError: the run counts do not add up to the batch's rows.
+            WindowStateLimitError, RuntimeError: as for :meth:`process`.
+        """
+        if sum(count for _, count in runs) != batch.num_rows:
+            raise ValueError("process_runs: the run counts must add up to the batch's rows")
+        if self._finished:
+            raise RuntimeError("WindowOperator.process was called after flush(); create a new one")
+        now = _wall_ms() if now_ms is None else now_ms
+        runs = [(partition, count) for partition, count in runs if count > 0]
+        if not runs:
+            return self.advance(now)
+        if self.config.window_type is WindowType.SESSION and len(runs) > 1:
+            out = WindowOutput()
+            start = 0
+            for partition, count in runs:
+                out = out.merge(
+                    self._process_runs(batch.slice(start, count), [(partition, count)], now)
+                )
+                start += count
+            return out
+        return self._process_runs(batch, runs, now)
+
+    def _process_runs(
+        self, batch: pa.Table, runs: Sequence[tuple[Hashable, int]], now: int
+    ) -> WindowOutput:
+        n = batch.num_rows
         self._counts["in"] += n
         times = event_times(batch, self.config.event_time_field)
         seq0 = self._seq
         self._seq += n
         seqs = pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), seq0 - 1)
-        marks = self._tracker.running(partition, pc.fill_null(times, NEG_INF), now)
+        marks = self._running_marks(times, runs, now)
         valid = pc.is_valid(times)
         work = self._work(batch, times, seqs, marks)
-        all_valid = pc.all(valid).as_py()
+        all_valid = times.null_count == 0
         if not all_valid:
             work = work.filter(valid)
         may_be_late = work.num_rows > 0 and pc.any(pc.less(work["__w_t"], work["__w_wm"])).as_py()
         dropped, late_parts = self._strategy.ingest(work, bool(may_be_late))
-        high = pc.max(times).as_py()
-        self._tracker.observe(partition, high, now)
         out = self._emit(self._tracker.refresh(now), late_parts)
         dlq = self._dlq(batch, times, marks, valid, all_valid, dropped, seq0)
         self._check_limit()
         return WindowOutput(rows=out.rows, corrections=out.corrections, late=dlq)
+
+    def _running_marks(
+        self, times: pa.Array, runs: Sequence[tuple[Hashable, int]], now: int
+    ) -> pa.Array:
+        """Watermark just before each record, the runs' partitions advancing in turn."""
+        filled = pc.fill_null(times, NEG_INF) if times.null_count else times
+        parts: list[pa.Array] = []
+        start = 0
+        for i, (partition, count) in enumerate(runs):
+            self._tracker.declare(partition, now)
+            parts.append(self._tracker.running(partition, filled.slice(start, count), now))
+            high = pc.max(times.slice(start, count)).as_py()
+            self._tracker.observe(partition, high, now)
+            if i < len(runs) - 1:
+                self._tracker.refresh(now)
+            start += count
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
     def advance(self, now_ms: int | None = None) -> WindowOutput:
         """Processing-time tick: re-evaluate idle partitions and fire what became due."""
@@ -385,22 +400,3 @@ class WindowOperator:
                 f"window state holds {self._strategy.rows} partial rows, more than "
                 f"max_state_rows={limit}; raise the limit or reduce the key cardinality"
             )
-
-
-def _check_spec(group_keys: Sequence[str], aggs: Sequence[AggSpec]) -> None:
-    if not aggs:
-        raise WindowSpecError("a window operator needs at least one aggregate")
-    if len(set(group_keys)) != len(group_keys):
-        raise WindowSpecError(f"group keys repeat a column: {list(group_keys)}")
-    for key in group_keys:
-        if key.startswith(RESERVED_PREFIX):
-            raise WindowSpecError(f"group key {key!r} uses the reserved prefix __w_")
-    aliases = [a.alias for a in aggs]
-    if len(set(aliases)) != len(aliases):
-        raise WindowSpecError(f"aggregate aliases repeat: {aliases}")
-    for alias in aliases:
-        if alias in group_keys:
-            raise WindowSpecError(f"aggregate alias {alias!r} is also a group key")
-    for name in [*group_keys, *aliases]:
-        if name in WINDOW_COLUMNS:
-            raise WindowSpecError(f"{name!r} is a window column the engine adds to every result")
