@@ -13,6 +13,7 @@ from sluice.runtime.tasks.context import Processor, TaskContext
 from sluice.runtime.tasks.hdfs_storage import HdfsStorageProcessor
 from sluice.runtime.tasks.loop import TaskLoop, group_of
 from sluice.runtime.tasks.merge import MergeProcessor
+from sluice.runtime.tasks.model_serving import ModelServingProcessor
 from sluice.runtime.tasks.queue_storage import QueueStorageProcessor
 from sluice.runtime.tasks.realtime import RealtimeProcessor
 from sluice.runtime.tasks.runner import LoopRunner, ProcessorFactory, TaskRegistry
@@ -36,6 +37,7 @@ PROCESSORS: dict[str, ProcessorFactory] = {
     "realtime": RealtimeProcessor,
     "merge": MergeProcessor,
     "split": SplitProcessor,
+    "model_ts_custom": ModelServingProcessor,
     "queue_storage": QueueStorageProcessor,
     "hdfs_storage": HdfsStorageProcessor,
     **dict.fromkeys(SINKS, SinkStorageProcessor),

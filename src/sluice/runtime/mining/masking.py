@@ -1,0 +1,147 @@
+"""Batch preparation for the miner: truncate, case-fold, mask, dedupe, tokenise.
+
+:meth:`Masker.prepare` works on a whole Arrow array of messages at once: truncation and
+lower-casing are Arrow kernels, every mask RE2 can compile is one
+``pyarrow.compute.replace_substring_regex`` pass, and the masked lines are dictionary-encoded
+so the rest (tokenising, the tree walk) runs once per *distinct* masked line. A mask RE2
+refuses (look-arounds, back-references) falls back to Python :mod:`re`, applied to the
+distinct lines only, with that mask and every later one (masks apply in order).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sluice.runtime.mining.config import MaskRule, MinerConfigError
+
+__all__ = ["Masker", "Prepared", "Tokenizer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch of messages reduced to its distinct masked lines.
+
+    ``lines[indices[i]]`` is the masked form of message ``i``; ``lines`` are in order of
+    first appearance.
+    """
+
+    lines: list[str]
+    indices: pa.Array
+
+
+def _re2_ok(pattern: str) -> bool:
+    try:
+        pc.replace_substring_regex(pa.array([""]), pattern=pattern, replacement="")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+class Masker:
+    """Applies ``max_log_length``, case folding and the masks to batches of messages.
+
+    Raises:
+        MinerConfigError: a mask is a valid regex for neither RE2 nor Python.
+    """
+
+    def __init__(self, rules: Sequence[MaskRule], case_sensitive: bool, max_length: int) -> None:
+        self.case_sensitive = case_sensitive
+        self.max_length = max_length
+        flag = "" if case_sensitive else "(?i)"
+        self._arrow: list[tuple[str, str]] = []
+        self._python: list[tuple[re.Pattern[str], str]] = []
+        for rule in rules:
+            replacement = f"#{rule.name}#"
+            if not self._python and _re2_ok(flag + rule.regex):
+                self._arrow.append((flag + rule.regex, replacement))
+                continue
+            try:
+                compiled = re.compile(rule.regex, 0 if case_sensitive else re.IGNORECASE)
+            except re.error as exc:
+                raise MinerConfigError(
+                    f"predefined variable {rule.name}: invalid regex {rule.regex!r}: {exc}"
+                ) from exc
+            self._python.append((compiled, replacement.replace("\\", "\\\\")))
+
+    def mask(self, messages: pa.Array) -> pa.Array:
+        """Truncated, case-folded messages with the RE2 masks applied (Arrow kernels only)."""
+        out = messages
+        if self.max_length:
+            out = pc.utf8_slice_codeunits(out, 0, self.max_length)
+        if not self.case_sensitive:
+            out = pc.utf8_lower(out)
+        for pattern, replacement in self._arrow:
+            out = pc.replace_substring_regex(out, pattern=pattern, replacement=replacement)
+        return out
+
+    def prepare(self, messages: pa.Array) -> Prepared:
+        """Mask ``messages`` (non-null strings) and dedupe the result.
+
+        Raises:
+            ValueError: ``messages`` holds nulls or is not a string array.
+        """
+        if isinstance(messages, pa.ChunkedArray):
+            messages = messages.combine_chunks()
+        if not (pa.types.is_string(messages.type) or pa.types.is_large_string(messages.type)):
+            raise ValueError(f"messages must be strings, got {messages.type}")
+        if messages.null_count:
+            raise ValueError(f"messages hold {messages.null_count} nulls")
+        encoded = pc.dictionary_encode(self.mask(messages))
+        lines: list[str] = encoded.dictionary.to_pylist()
+        indices: pa.Array = encoded.indices
+        if not self._python:
+            return Prepared(lines, indices)
+        remasked = []
+        for line in lines:
+            for compiled, replacement in self._python:
+                line = compiled.sub(replacement, line)
+            remasked.append(line)
+        slot: dict[str, int] = {}
+        remap = [slot.setdefault(line, len(slot)) for line in remasked]
+        mapped = pa.array(remap, pa.int32()).take(indices)
+        return Prepared(list(slot), mapped)
+
+
+class Tokenizer:
+    """Splits a masked line into tokens at runs of separators (the ``delimiter`` regex).
+
+    :meth:`split` returns ``(tokens, gaps)`` with ``len(gaps) == len(tokens) + 1``: the text
+    before, between and after the tokens, so a template renders back with the separators of
+    the line that created it.
+
+    Raises:
+        MinerConfigError: the delimiter is not a valid regex.
+    """
+
+    def __init__(self, delimiter: str) -> None:
+        try:
+            self._runs = re.compile(f"(?:{delimiter})+")
+        except re.error as exc:
+            raise MinerConfigError(f"invalid delimiter regex {delimiter!r}: {exc}") from exc
+
+    def split(self, line: str) -> tuple[list[str], list[str]]:
+        """Tokens of ``line`` and the separator text around them."""
+        tokens: list[str] = []
+        gaps: list[str] = []
+        start = 0
+        gap_start = 0
+        for match in self._runs.finditer(line):
+            begin, end = match.span()
+            if begin == end:
+                continue
+            if begin > start:
+                gaps.append(line[gap_start:start])
+                tokens.append(line[start:begin])
+                gap_start = begin
+            start = end
+        if start < len(line):
+            gaps.append(line[gap_start:start])
+            tokens.append(line[start:])
+            gap_start = len(line)
+        gaps.append(line[gap_start:])
+        return tokens, gaps
