@@ -39,3 +39,17 @@ def test_first_column_with_nulls_and_empty_table() -> None:
 def test_non_finite_floats_are_null() -> None:
     t = pa.table({"f": [float("nan"), float("inf")]})
     assert encode_jsonl(t) == b'{"f":null}\n{"f":null}\n'
+
+
+def test_escapes_are_found_in_each_column_and_slice() -> None:
+    t = pa.table({
+        "quote": ['a"b', "c"], "slash": ["\\", "d"], "ctl": ["\t", "e"], "none": ["ü", None],
+        "del": ["\x7f", "f"],
+    })  # fmt: skip
+    lines = encode_jsonl(t).decode().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {k: v for k, v in row.items() if v is not None} for row in t.to_pylist()
+    ]
+    assert lines[0] == '{"quote":"a\\"b","slash":"\\\\","ctl":"\\t","none":"ü","del":"\x7f"}'
+    # the escaped characters of row 0 lie outside the slice: plain text is passed as it is
+    assert encode_jsonl(t.slice(1)) == b'{"quote":"c","slash":"d","ctl":"e","del":"f"}\n'

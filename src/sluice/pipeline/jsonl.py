@@ -48,21 +48,34 @@ def json_cells(arr: pa.Array) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-_NEEDS_ESCAPE = '[\\x00-\\x1f"\\\\]'
-
-
-def _blob_has(strings: pa.Array, regex: str) -> bool:
-    """Does any string of ``strings`` contain a match of ``regex`` (which never spans two
-    strings: a character class)? One RE2 scan over the column's whole data buffer."""
+def _blob(strings: pa.Array) -> pa.Buffer | None:
+    """The bytes of every string of ``strings``, back to back (no copy)."""
     if len(strings) == 0 or strings.buffers()[2] is None:
-        return False
+        return None
     offsets = pa.Array.from_buffers(
         pa.int32(), len(strings) + 1, [None, strings.buffers()[1]], offset=strings.offset
     )
     start, end = offsets[0].as_py(), offsets[-1].as_py()
-    bounds = pa.array([start, end], pa.int64()).buffers()[1]
-    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, bounds, strings.buffers()[2]])
-    return bool(pc.match_substring_regex(blob, regex)[0].as_py())
+    return strings.buffers()[2].slice(start, end - start) if end > start else None
+
+
+def _has_control(blob: pa.Buffer | None) -> bool:
+    """Does ``blob`` hold a byte below 0x20? (one SIMD min over the bytes)"""
+    if blob is None:
+        return False
+    view = pa.Array.from_buffers(pa.uint8(), blob.size, [None, blob])
+    return bool(pc.min(view).as_py() < 0x20)
+
+
+def _needs_escape(blob: pa.Buffer | None) -> bool:
+    """Does ``blob`` hold a byte JSON escapes (a control character, ``"`` or ``\\``)?
+    (a UTF-8 continuation or lead byte is never one of them)"""
+    if blob is None:
+        return False
+    if _has_control(blob):
+        return True
+    data = blob.to_pybytes()
+    return b'"' in data or b"\\" in data
 
 
 def _text(arr: pa.Array) -> tuple[pa.Array, bool]:
@@ -72,10 +85,11 @@ def _text(arr: pa.Array) -> tuple[pa.Array, bool]:
     if pa.types.is_large_string(t) or pa.types.is_string_view(t):
         arr, t = arr.cast(pa.string()), pa.string()
     if pa.types.is_string(t):
-        if not _blob_has(arr, _NEEDS_ESCAPE):
+        blob = _blob(arr)
+        if not _needs_escape(blob):
             return arr, True
         text = _escape(arr)
-        if _blob_has(arr, "[\\x00-\\x1f]"):
+        if _has_control(blob):
             control = pc.match_substring_regex(arr, "[\\x00-\\x1f]").fill_null(False)
             quoted = pc.binary_join_element_wise('"', text, '"', "")
             slow = json_cells(pc.filter(arr, control))

@@ -1,8 +1,8 @@
 """The ``file`` output: events appended to files named by ``path`` (sprintf, e.g.
 ``/var/log/app-%{+yyyy.MM.dd}.log``), through the codec (default ``json_lines``).
 
-A batch is split by rendered path (one ``pc.unique`` pass), each part encoded at once and
-written with one ``write``; ``flush`` flushes and fsyncs every open file (the runtime commits
+A batch is split by rendered path (one ``pc.unique`` pass; none for a constant path), each
+part encoded at once and written with one ``write``; ``flush`` flushes and fsyncs every open file (the runtime commits
 its input offsets only after that). A path that renders to nothing usable or contains
 ``..`` goes to ``filename_failure`` in the directory of the path's constant prefix, as
 Logstash does. ``gzip`` is not supported (a config error).
@@ -46,11 +46,18 @@ class FileOutput(Output):
         return self.handles[path]
 
     def write(self, table: pa.Table) -> Rejected:
+        if self.path.is_constant:
+            path = self.path.template
+            self._handle(self.failure_path if ".." in path else path).write(
+                self.codec.encode(table)
+            )
+            return []
         paths = self.path.render(output_view(table))
         bad = pc.or_(pc.is_null(paths), pc.match_substring(paths, ".."))
         paths = pc.if_else(pc.fill_null(bad, True), self.failure_path, paths)
-        for path in pc.unique(paths).to_pylist():
-            rows = table.filter(pc.equal(paths, path))
+        distinct = pc.unique(paths).to_pylist()
+        for path in distinct:
+            rows = table if len(distinct) == 1 else table.filter(pc.equal(paths, path))
             self._handle(path).write(self.codec.encode(rows))
         return []
 
