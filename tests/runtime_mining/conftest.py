@@ -6,6 +6,7 @@ bounds, the FastAPI app under a TestClient), kept here so the e2e suite stays un
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ from fastapi.testclient import TestClient
 from sluice.api.app import create_app
 from sluice.runtime.build import Components, build_components
 from sluice.runtime.tasks import RuntimeSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))  # bklog_params
 
 FLOW = "/v3/dataflow/flow"
 

@@ -143,3 +143,18 @@ def test_model_node_whose_feature_field_is_not_an_input_field_fails_to_start(
     record = server.deploy(flow_id, "start")
     assert record["status"] == "failure"
     assert "feature field message is not a field of its input table" in json.dumps(record)
+
+
+def test_model_node_without_output_fields_writes_the_input_fields_and_predictions(
+    server: MiningServer,
+) -> None:
+    node = model_node()
+    node["output_config"]["output_node"]["fields"] = []
+    flow_id = make_flow(server, node)
+    server.produce(SRC, logs(0, 6))
+    assert server.deploy(flow_id, "start", consuming_mode="from_head")["status"] == "success"
+    wait_until(lambda: len(outputs(server)) == 6, what="6 mined records")
+    row = outputs(server)[0]
+    assert set(row) >= {"host", "log", "level", "log_signature", "pattern", "is_new"}
+    assert isinstance(row["dtEventTimeStamp"], int)
+    assert server.deploy(flow_id, "stop")["status"] == "success"
