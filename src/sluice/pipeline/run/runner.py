@@ -165,7 +165,9 @@ class PipelineRunner:
         except BaseException:
             self.stop()
             raise
-        self.state = "running"
+        with self._lock:  # the worker may already have failed: keep its "failure"
+            if self.worker_error is None:
+                self.state = "running"
         log.info("Pipeline %s started with %d inputs and %d outputs.", self.name,
                  len(self.inputs), len(self.outputs))  # fmt: skip
         return self
@@ -246,8 +248,9 @@ class PipelineRunner:
         try:
             self._consume()
         except BaseException as exc:  # reported by status(); the pipeline is failed
-            self.worker_error = f"{type(exc).__name__}: {exc}"
-            self.state = "failure"
+            with self._lock:
+                self.worker_error = f"{type(exc).__name__}: {exc}"
+                self.state = "failure"
             log.exception("Pipeline %s: the worker stopped.", self.name)
 
     def _consume(self) -> None:
