@@ -63,16 +63,29 @@ def string_view(table: pa.Table, path: FieldPath) -> pa.Array | None:
     return pa.nulls(len(arr), pa.string())  # null, list and object values never match
 
 
+def _all_match(strings: pa.Array, regex: str) -> bool:
+    """Does every non-null string match ``regex``? (one DFA pass; no submatches)"""
+    if len(strings) == strings.null_count:
+        return False
+    return bool(pc.all(pc.match_substring_regex(strings, regex)).as_py())
+
+
 def to_int(strings: pa.Array) -> pa.Array:
-    """Ruby ``String#to_i``: the leading integer, else 0; nulls stay null."""
+    """Ruby ``String#to_i``: the leading integer, else 0; nulls stay null. A column of
+    plain integers (the usual case) is cast at once, without extracting each lead."""
+    if _all_match(strings, r"^-?[0-9]+$"):
+        return pc.cast(strings, pa.int64(), safe=False)
     lead = pc.extract_regex(strings, pattern=r"^\s*(?P<n>[+-]?[0-9]+)").field("n")
-    lead = pc.if_else(pc.equal(lead, ""), None, lead)
+    lead = pc.if_else(pc.equal(lead, ""), None, pc.utf8_ltrim(lead, "+"))  # Arrow rejects "+"
     values = pc.cast(lead, pa.int64(), safe=False).fill_null(0)
     return pc.if_else(strings.is_valid(), values, pa.nulls(len(strings), pa.int64()))
 
 
 def to_float(strings: pa.Array) -> pa.Array:
-    """Ruby ``String#to_f``: the leading decimal number, else 0.0; nulls stay null."""
+    """Ruby ``String#to_f``: the leading decimal number, else 0.0; nulls stay null. A column
+    of plain decimals (the usual case) is cast at once, without extracting each lead."""
+    if _all_match(strings, r"^[+-]?[0-9]+(?:\.[0-9]+)?$"):
+        return pc.cast(strings, pa.float64())
     pattern = r"^\s*(?P<n>[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
     lead = pc.extract_regex(strings, pattern=pattern).field("n")
     lead = pc.if_else(pc.equal(lead, ""), None, lead)
