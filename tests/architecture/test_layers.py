@@ -55,3 +55,14 @@ def test_entry_points_reach_runtime_only_through_the_manager(layer: str) -> None
             if name.startswith("sluice.runtime") and name not in ENTRY_RUNTIME_ALLOWED:
                 bad.append(f"{path.relative_to(SRC)} imports {name}")
     assert not bad, bad
+
+
+def test_nothing_in_the_package_imports_the_test_doubles() -> None:
+    bad = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in sorted(SRC.rglob("*.py"))
+        if path.parent.name != "testing"
+        for name in _imports(path)
+        if name.startswith("sluice.testing")
+    ]
+    assert not bad, bad
