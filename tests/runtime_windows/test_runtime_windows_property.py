@@ -16,6 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runtime_windows_ref import (
+    AGGS,
+    SIMPLE_AGGS,
     Batch,
     aggregate_emissions,
     end_ms,
@@ -67,8 +69,9 @@ def lateness(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-PaneCase = tuple[WindowConfig, list[Batch], int, int, int]
-"""Config, batches, partitions, snapshot every N calls, batches per ``process_runs`` call."""
+PaneCase = tuple[WindowConfig, list[Batch], int, int, int, bool]
+"""Config, batches, partitions, snapshot every N calls, batches per ``process_runs`` call,
+whether to use only the aggregates the operator computes with Arrow (else all of them)."""
 
 
 @st.composite
@@ -85,13 +88,15 @@ def pane_cases(draw: st.DrawFn, kind: str) -> PaneCase:
     partitions = draw(st.sampled_from([1, 1, 2]))
     batches = draw(streams(partitions, draw(st.sampled_from([5_000, 40_000, 200_000]))))
     snap = draw(st.sampled_from([0, 0, 1, 2]))
-    return WindowConfig(**fields), batches, partitions, snap, draw(st.sampled_from([1, 1, 2, 4]))
+    runs = draw(st.sampled_from([1, 1, 2, 4]))
+    return WindowConfig(**fields), batches, partitions, snap, runs, draw(st.booleans())
 
 
 def check_panes(case: PaneCase) -> None:
-    config, batches, partitions, snap, runs = case
+    config, batches, partitions, snap, runs, simple = case
     parts = list(range(partitions))
-    got = run_engine(config, batches, parts, snapshot_every=snap, runs_per_call=runs)
+    aggs = SIMPLE_AGGS if simple else AGGS
+    got = run_engine(config, batches, parts, snapshot_every=snap, runs_per_call=runs, aggs=aggs)
     first, final, rejected = expected_panes(config, batches, parts)
     assert got.first_dupes == 0
     assert set(got.first) == set(first)

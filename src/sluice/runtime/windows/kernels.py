@@ -31,6 +31,7 @@ from itertools import count as _counter
 import duckdb
 import pyarrow as pa
 
+from sluice.runtime.windows.arrowagg import ArrowAggs
 from sluice.runtime.windows.config import AggFunc, AggSpec
 
 __all__ = ["Kernels", "quote"]
@@ -66,6 +67,8 @@ class Kernels:
         )
         self._names = _counter()
         self.keys_sql = ", ".join(quote(k) for k in self.group_keys)
+        self.arrow = ArrowAggs(self.group_keys, self.aggs)
+        """The Arrow twins of :meth:`merge` and :meth:`finalize` for the common aggregates."""
 
     def close(self) -> None:
         """Close the DuckDB connection (idempotent)."""
@@ -174,6 +177,9 @@ class Kernels:
             group: leading grouping expressions, e.g. ``("__w_ws", "__w_we")``.
         """
         table = concat(parts)
+        fast = self.arrow.merge(table, group)
+        if fast is not None:
+            return fast
         by = self.with_keys(*group)
         return self.query(
             f"SELECT {by}, {self.merge_sql(table.schema)} FROM p GROUP BY {by}", p=table
@@ -181,6 +187,9 @@ class Kernels:
 
     def finalize(self, merged: pa.Table) -> pa.Table:
         """Output columns (group keys, aggregate aliases, ``__w_ws``, ``__w_we``) of merged rows."""
+        fast = self.arrow.finalize(merged)
+        if fast is not None:
+            return fast
         keys = self.key_list()
         lead = f"{keys}, " if keys else ""
         sql = f"SELECT {lead}{self.final_sql()}, __w_ws, __w_we FROM m ORDER BY __w_ws, __w_we"

@@ -22,6 +22,7 @@ import math
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sluice.runtime.windows.arrowagg import floor_to
 from sluice.runtime.windows.config import WindowConfig, WindowType
 from sluice.runtime.windows.kernels import Kernels, concat
 from sluice.runtime.windows.strategy import Ingested, WindowStrategy
@@ -111,6 +112,19 @@ class PaneWindows(WindowStrategy):
 
     def ingest(self, work: pa.Table, may_be_late: bool) -> Ingested:
         """Pre-aggregate ``work`` per (window, keys); return dropped seqs and late partials."""
+        fast = self._scroll_arrow(work, may_be_late) if self._kind is WindowType.SCROLL else None
+        parts, dropped, late = fast if fast is not None else self._ingest_sql(work, may_be_late)
+        if parts.num_rows:
+            self.open.add(parts)
+            low = pc.min(parts.column("__w_we")).as_py()
+            if self._min_open_end is None or low < self._min_open_end:
+                self._min_open_end = low
+        return dropped, late
+
+    def _ingest_sql(
+        self, work: pa.Table, may_be_late: bool
+    ) -> tuple[pa.Table, pa.Array | None, pa.Table | None]:
+        """(on-time partials, dropped seqs, late partials) of ``work`` by the SQL kernels."""
         keys = self.kernels.key_list()
         keys_sql = f", {keys}" if keys else ""
         if self._kind is WindowType.SLIDE:
@@ -141,12 +155,37 @@ class PaneWindows(WindowStrategy):
             if pc.any(dirty).as_py():
                 late = parts.filter(dirty)
                 parts = parts.filter(pc.invert(dirty))
-        if parts.num_rows:
-            self.open.add(parts)
-            low = pc.min(parts.column("__w_we")).as_py()
-            if self._min_open_end is None or low < self._min_open_end:
-                self._min_open_end = low
-        return dropped, late
+        return parts, dropped, late
+
+    def _scroll_arrow(
+        self, work: pa.Table, may_be_late: bool
+    ) -> tuple[pa.Table, pa.Array | None, pa.Table | None] | None:
+        """What :meth:`_ingest_sql` gives for scroll windows, by Arrow hash aggregation
+        (None when the Arrow kernels cannot compute these aggregates exactly)."""
+        arrow = self.kernels.arrow
+        if not arrow.enabled:
+            return None
+        step = self.config.step_ms
+        ws = floor_to(work.column("__w_t"), step)
+        we = pc.add(ws, step)
+        rows = work.append_column("__w_ws", ws).append_column("__w_we", we)
+        lead = ("__w_ws", "__w_we")
+        if not may_be_late:
+            parts = arrow.pre_aggregate(rows, lead)
+            return None if parts is None else (_with_dirty(parts, False), None, None)
+        marks = work.column("__w_wm")
+        on_time = pc.greater(we, marks)
+        kept = pc.greater(pc.add(we, self.config.lateness_ms), marks)
+        parts = arrow.pre_aggregate(rows.filter(on_time), lead)
+        late = arrow.pre_aggregate(rows.filter(pc.and_(kept, pc.invert(on_time))), lead)
+        if parts is None or late is None:
+            return None
+        rejected = work.column("__w_seq").filter(pc.invert(kept)).combine_chunks()
+        return (
+            _with_dirty(parts, False),
+            rejected if len(rejected) else None,
+            _with_dirty(late, True) if late.num_rows else None,
+        )
 
     def _layout(self, parts: pa.Table) -> pa.Table:
         """Order columns as ``__w_ws, __w_we, keys..., partials..., __w_dirty`` (the merge layout)."""
@@ -261,3 +300,8 @@ class PaneWindows(WindowStrategy):
             self._min_open_end = self._next_step_end(rest, self.fired_wm)
         else:
             self._min_open_end = pc.min(rest.column("__w_we")).as_py()
+
+
+def _with_dirty(parts: pa.Table, dirty: bool) -> pa.Table:
+    """``parts`` with a constant ``__w_dirty`` column appended (the merge layout)."""
+    return parts.append_column("__w_dirty", pa.repeat(pa.scalar(dirty, pa.bool_()), parts.num_rows))
