@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import crc32c
 
+from sluice.bus.columns import binary_layout, int64_view, is_arrow, split_points, to_bytes_list
 from sluice.bus.errors import CorruptBatchError
 
 __all__ = [
@@ -101,15 +102,17 @@ class Records:
     """Records to produce, column by column: the fast path (no object per record).
 
     Args:
-        values: the values (``bytes`` each; an empty value is allowed).
+        values: the values (``bytes`` each; an empty value is allowed), or a ``pyarrow``
+            binary/string array without nulls (encoded from its buffers, no copy per value).
         keys: one key (or ``None``) per value, or ``None`` for no keys at all.
-        timestamps: one ms timestamp per value, one for all, or ``None`` for now.
+        timestamps: one ms timestamp per value (a sequence or a ``pyarrow`` integer array
+            without nulls), one for all, or ``None`` for now.
         headers: one :data:`Headers` tuple per value, or ``None``.
     """
 
-    values: Sequence[bytes]
+    values: Sequence[bytes] | Any
     keys: Sequence[bytes | None] | None = None
-    timestamps: Sequence[int] | int | None = None
+    timestamps: Sequence[int] | int | Any | None = None
     headers: Sequence[Headers] | None = None
 
     def __post_init__(self) -> None:
@@ -118,11 +121,30 @@ class Records:
             column = getattr(self, name)
             if column is not None and len(column) != n:
                 raise ValueError(f"Records.{name} has {len(column)} entries for {n} values.")
-        if isinstance(self.timestamps, Sequence) and len(self.timestamps) != n:
-            raise ValueError(f"Records.timestamps has {len(self.timestamps)} entries for {n}.")
+        ts = self.timestamps
+        if ts is not None and not isinstance(ts, int) and len(ts) != n:
+            raise ValueError(f"Records.timestamps has {len(ts)} entries for {n}.")
 
     def __len__(self) -> int:
         return len(self.values)
+
+    @property
+    def columnar(self) -> bool:
+        """Whether the values (or timestamps) are ``pyarrow`` arrays."""
+        return is_arrow(self.values) or is_arrow(self.timestamps)
+
+    def as_lists(self) -> Records:
+        """These records with Python lists instead of ``pyarrow`` arrays (for backends that
+        hand records one by one to a client, such as Kafka)."""
+        if not self.columnar:
+            return self
+        ts: Any = self.timestamps
+        return Records(
+            values=to_bytes_list(self.values) if is_arrow(self.values) else self.values,
+            keys=self.keys,
+            timestamps=ts.to_pylist() if is_arrow(ts) else ts,
+            headers=self.headers,
+        )
 
     @classmethod
     def from_records(cls, records: Sequence[Record]) -> Records:
@@ -139,11 +161,14 @@ class Records:
 
     def take(self, indices: Sequence[int]) -> Records:
         """The records at ``indices`` (used to split a produce call by partition)."""
-        ts = self.timestamps
+        ts: Any = self.timestamps
+        if ts is not None and not isinstance(ts, int):
+            ts = ts.take(indices) if is_arrow(ts) else [ts[i] for i in indices]
+        values: Any = self.values
         return Records(
-            values=[self.values[i] for i in indices],
+            values=values.take(indices) if is_arrow(values) else [values[i] for i in indices],
             keys=None if self.keys is None else [self.keys[i] for i in indices],
-            timestamps=ts if not isinstance(ts, Sequence) else [ts[i] for i in indices],
+            timestamps=ts,
             headers=None if self.headers is None else [self.headers[i] for i in indices],
         )
 
@@ -153,7 +178,7 @@ class Records:
         return Records(
             values=self.values[start:stop],
             keys=None if self.keys is None else self.keys[start:stop],
-            timestamps=ts[start:stop] if isinstance(ts, Sequence) else ts,
+            timestamps=ts if ts is None or isinstance(ts, int) else ts[start:stop],
             headers=None if self.headers is None else self.headers[start:stop],
         )
 
@@ -194,6 +219,9 @@ def split_for_batches(records: Records, max_bytes: int = 8 * 1024 * 1024) -> lis
     n = len(records)
     if n == 0:
         return []
+    if is_arrow(records.values):
+        runs = split_points(records.values, max_bytes)
+        return [records] if len(runs) == 1 else [records.slice(a, b) for a, b in runs]
     ends = list(itertools.accumulate(map(len, records.values)))
     if ends[-1] <= max_bytes:
         return [records]
@@ -217,12 +245,19 @@ def encode_batch(records: Records, base_offset: int = 0) -> bytearray:
     count = len(records)
     if count == 0:
         raise ValueError("A record batch needs at least one record.")
-    parts: list[bytes | bytearray | memoryview] = [b""]  # header placeholder
+    parts: list[bytes | bytearray | memoryview] = []
     flags = 0
     ts = records.timestamps
     if ts is None or isinstance(ts, int):
         first_ts = max_ts = now_ms() if ts is None else ts
         flags |= FLAG_UNIFORM_TS
+    elif is_arrow(ts):
+        view, low, max_ts = int64_view(ts)
+        first_ts = int.from_bytes(view[:8], "little", signed=True)
+        if low == max_ts:
+            flags |= FLAG_UNIFORM_TS
+        else:
+            parts.append(view)
     else:
         first_ts, max_ts = ts[0], max(ts)
         if min(ts) == max_ts:
@@ -230,8 +265,12 @@ def encode_batch(records: Records, base_offset: int = 0) -> bytearray:
         else:
             parts.append(array("q", ts).tobytes())
     values = records.values
-    data = b"".join(values)
-    parts += [_offsets(values).tobytes(), data, _pad(4 * (count + 1) + len(data))]
+    if is_arrow(values):
+        value_offsets, view = binary_layout(values)
+        parts += [value_offsets, view, _pad(4 * (count + 1) + len(view))]
+    else:
+        data = b"".join(values)
+        parts += [_offsets(values).tobytes(), data, _pad(4 * (count + 1) + len(data))]
     if records.keys is not None:
         flags |= FLAG_KEYS
         keys = [b"" if k is None else k for k in records.keys]
@@ -246,8 +285,11 @@ def encode_batch(records: Records, base_offset: int = 0) -> bytearray:
     payload_len = sum(len(p) for p in parts)
     if payload_len > _MAX_BATCH_BYTES:
         raise ValueError(f"A record batch of {payload_len} bytes is above the 256 MiB limit.")
-    out = bytearray(HEADER_SIZE)
-    out += b"".join(parts)
+    out = bytearray(HEADER_SIZE + payload_len)  # one copy of each part, no joined temporary
+    pos = HEADER_SIZE
+    for part in parts:
+        out[pos : pos + len(part)] = part
+        pos += len(part)
     HEADER.pack_into(
         out, 0, base_offset, len(out) - 12, 0, MAGIC, flags, 0, count, first_ts, max_ts
     )

@@ -179,9 +179,7 @@ class FileLog(PartitionLog):
         if found is None:
             return []
         seg, pos = found
-        end = seg.size
-        first = parse_header(seg.pread(HEADER_SIZE, pos))
-        want = min(max(first.size, max_bytes), end - pos)
+        want = self._extent(seg, pos, offset, max_records, max_bytes)
         buf = seg.pread(want, pos)
         out: list[RecordBatch] = []
         at = 0
@@ -204,6 +202,23 @@ class FileLog(PartitionLog):
         if out and out[-1].next_offset == out[-1].header.next_offset:
             self._hint = (out[-1].next_offset, seg, pos + at)
         return out
+
+    @staticmethod
+    def _extent(seg: Segment, pos: int, offset: int, max_records: int, max_bytes: int) -> int:
+        """Bytes from ``pos`` holding the whole batches a read returns: the first one, then
+        the next ones while they fit ``max_bytes`` and records are still wanted (found by
+        reading their headers only, so no byte is read and dropped)."""
+        end = seg.size
+        first = parse_header(seg.pread(HEADER_SIZE, pos))
+        want = first.size
+        records = first.next_offset - offset
+        while records < max_records and pos + want + HEADER_SIZE <= end:
+            header = parse_header(seg.pread(HEADER_SIZE, pos + want))
+            if want + header.size > max_bytes:
+                break
+            want += header.size
+            records += header.record_count
+        return min(want, end - pos)
 
     def offset_for_timestamp(self, timestamp_ms: int) -> int | None:
         for seg in list(self._segments):

@@ -244,7 +244,7 @@ class KafkaBus(Bus):
     def produce(
         self, topic: str, partition: int | None, records: Records | Sequence[Record]
     ) -> ProduceResult:
-        recs = self._as_records(records)
+        recs = self._as_records(records).as_lists()
         n = len(recs)
         if n == 0:
             return ProduceResult(topic, ())

@@ -17,16 +17,16 @@ __all__ = ["decode_input", "produce_table", "with_system_fields"]
 def decode_input(
     batch: InputBatch, schema: list[tuple[str, str]], timezone: str
 ) -> tuple[pa.Table, list[DeadLetter], pa.Array | None]:
-    """Decode an input's JSON values against ``schema`` (in parallel pieces, see
+    """Decode an input's JSON values against ``schema`` (in parallel pieces cut at the
+    fetched batches' bounds, so the values are not joined first; see
     :mod:`sluice.runtime.tasks.fastjson`).
 
     Returns ``(table, dead, kept)``: the good records (schema fields then system fields),
     one dead letter per bad value with the decoder's reason, and the input indices of the
     table's rows (``None`` when every record decoded, i.e. row ``i`` is input ``i``).
     """
-    table, bad = decode_values(
-        batch.values, schema, timestamps_ms=batch.timestamps, timezone=timezone
-    )
+    values = batch.chunked_values() if len(batch.value_chunks) > 1 else batch.values
+    table, bad = decode_values(values, schema, timestamps_ms=batch.timestamps, timezone=timezone)
     if not bad:
         return table, [], None
     dead = [DeadLetter(batch.rt, index, f"bad record: {reason}") for index, reason in bad]
@@ -46,9 +46,11 @@ def with_system_fields(table: pa.Table, timezone: str) -> pa.Table:
 
 
 def produce_table(bus: Bus, topic: str, table: pa.Table) -> int:
-    """Encode ``table`` as JSON objects and append them to ``topic``; returns the count."""
+    """Encode ``table`` as JSON objects and append them to ``topic``; returns the count.
+
+    The encoded Arrow array goes to the bus as it is (no Python object per record)."""
     if table.num_rows == 0:
         return 0
-    values = encode_json_rows(table).to_pylist()
+    values = encode_json_rows(table)
     bus.produce(topic, None, Records(values=values))
     return len(values)

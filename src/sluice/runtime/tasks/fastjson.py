@@ -1,7 +1,8 @@
 """Decode big batches of JSON values in parallel pieces (the runtime's decode entry point).
 
-:func:`decode_values` cuts a batch into contiguous pieces of at least ``min_piece`` values,
-decodes each with the record codec (:func:`sluice.runtime.records.decode_json_values`) on a
+:func:`decode_values` cuts a batch into contiguous pieces of at least ``min_piece`` values
+(cut at chunk bounds when given a chunked array, so its chunks are not joined first), decodes
+each with the record codec (:func:`sluice.runtime.records.decode_json_values`) on a
 shared pool of ``os.cpu_count()`` threads (pyarrow's reader and kernels release the GIL), and
 joins the results: the tables end to end (no copy), the bad records' indices shifted back to
 the batch. Every piece follows the codec's rules exactly, so the result is the codec's result
@@ -75,8 +76,10 @@ def decode_values(
     if min_piece < 1 or (workers is not None and workers < 1):
         raise ValueError("decode_values needs min_piece >= 1 and workers >= 1.")
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    binary = as_binary_array(values)
-    n = len(binary)
+    n = len(values)
+    count = min(workers or _workers(), n // min_piece)
+    chunked = isinstance(values, pa.ChunkedArray) and values.num_chunks > 1
+    binary = as_binary_array(values) if count <= 1 or not chunked else None
     stamps: pa.Array | None = None
     if timestamps_ms is not None:
         stamps = (
@@ -86,24 +89,28 @@ def decode_values(
         )
         if len(stamps) != n:
             raise ValueError(f"{len(stamps)} timestamps were given for {n} values.")
-    count = min(workers or _workers(), n // min_piece)
-    if count <= 1:
+    if binary is not None and count <= 1:
         return decode_json_values(
             binary, schema, timestamps_ms=stamps, now_ms=now, timezone=timezone
         )
     step = -(-n // count)
-    starts = list(range(0, n, step))
+    if binary is not None:
+        pieces = [(start, binary.slice(start, step)) for start in range(0, n, step)]
+    else:
+        assert isinstance(values, pa.ChunkedArray)
+        pieces = _pieces(values, step, min_piece)
     futures = [
         _executor().submit(
             decode_json_values,
-            binary.slice(start, step),
+            piece,
             schema,
-            timestamps_ms=None if stamps is None else stamps.slice(start, step),
+            timestamps_ms=None if stamps is None else stamps.slice(start, len(piece)),
             now_ms=now,
             timezone=timezone,
         )
-        for start in starts
+        for start, piece in pieces
     ]
+    starts = [start for start, _ in pieces]
     tables: list[pa.Table] = []
     bad: list[BadRecord] = []
     for start, future in zip(starts, futures, strict=True):
@@ -111,3 +118,32 @@ def decode_values(
         tables.append(table)
         bad.extend((start + index, reason) for index, reason in piece_bad)
     return pa.concat_tables(tables), bad
+
+
+def _pieces(values: pa.ChunkedArray, step: int, min_piece: int) -> list[tuple[int, pa.Array]]:
+    """``[(start, piece), ...]`` covering ``values`` in order: each chunk cut into slices of
+    at most ``step`` values (zero-copy), runs of slices under ``min_piece`` joined together
+    or onto the previous piece (the only copies)."""
+    pieces: list[tuple[int, pa.Array]] = []
+    pending: list[pa.Array] = []
+    pending_start = position = 0
+    for chunk in values.chunks:
+        chunk = as_binary_array(chunk)
+        for at in range(0, len(chunk), step):
+            part = chunk.slice(at, step)
+            pending.append(part)
+            position += len(part)
+            if position - pending_start >= min_piece:
+                pieces.append((pending_start, _concat(pending)))
+                pending, pending_start = [], position
+    if pending:
+        if pieces:
+            start, last = pieces.pop()
+            pending.insert(0, last)
+            pending_start = start
+        pieces.append((pending_start, _concat(pending)))
+    return pieces
+
+
+def _concat(parts: list[pa.Array]) -> pa.Array:
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)

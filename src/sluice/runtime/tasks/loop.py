@@ -13,6 +13,11 @@ chooses its start positions (its checkpoint wins over the committed offsets on `
 is ticked every ``tick_interval_s`` while no input arrives, checkpoints after batches, and
 stores a final checkpoint when the loop stops cleanly.
 
+Stateless nodes fetch the next micro-batch on a helper thread while the current one is
+processed; a processor that also implements :class:`Preparing` gets that batch's
+:meth:`~Preparing.prepare` (decoding, typically) called on the helper thread too, so the
+decode of batch *n+1* overlaps the SQL, encoding and produce of batch *n*.
+
 :meth:`TaskLoop.stop` lets the in-flight batch finish and commit. An unexpected error stops
 the loop and is reported through the context's failure handler, which marks the node
 ``failure`` with the error in the deploy log; other nodes keep running.
@@ -24,6 +29,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol, runtime_checkable
 
 import orjson
 
@@ -34,7 +40,7 @@ from sluice.runtime.tasks.checkpoint import StatefulProcessor
 from sluice.runtime.tasks.context import Processor, TaskContext
 from sluice.runtime.tasks.topics import ensure_topic, rt_topic
 
-__all__ = ["TaskLoop", "group_of"]
+__all__ = ["Preparing", "TaskLoop", "group_of"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,20 @@ log = logging.getLogger(__name__)
 def group_of(task: NodeTask) -> str:
     """The consumer group of a node's task: ``sluice_flow{flow_id}_node{node_id}``."""
     return f"sluice_flow{task.flow_id}_node{task.node_id}"
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A processor whose per-batch work starts with a pure step the loop may run early."""
+
+    def prepare(self, batch: MicroBatch) -> None:
+        """Do the input-only part of :meth:`Processor.process` for ``batch`` and keep the
+        result on ``batch.prepared``.
+
+        Called on the fetch thread, at most once per batch, while an earlier batch is being
+        processed; it must not write anything nor touch state ``process`` changes. Whatever
+        it raises fails the node as if ``process`` had raised it.
+        """
 
 
 class TaskLoop:
@@ -68,6 +88,9 @@ class TaskLoop:
         self._lag: dict[TopicPartition, int] = {}
         self._rt_of: dict[str, str] = {}
         self._stateful = processor if isinstance(processor, StatefulProcessor) else None
+        self._preparing = (
+            processor if self._stateful is None and isinstance(processor, Preparing) else None
+        )
         self._next_tick = 0.0
         self.error: str | None = None
 
@@ -163,10 +186,10 @@ class TaskLoop:
                     collected = self._collect()
                 else:
                     if pending is None:
-                        pending = pool.submit(self._collect)
+                        pending = pool.submit(self._collect_prepared)
                     collected, pending = pending.result(), None
                     if collected is not None and not self._stop.is_set():
-                        pending = pool.submit(self._collect)
+                        pending = pool.submit(self._collect_prepared)
                 if collected is not None:
                     self._handle(*collected)
                 elif self._stateful is not None and not self._stop.is_set():
@@ -273,6 +296,13 @@ class TaskLoop:
             return None
         batch = MicroBatch({rt: InputBatch(rt, batches) for rt, batches in parts.items()})
         return batch, dict(self._positions)
+
+    def _collect_prepared(self) -> tuple[MicroBatch, dict[TopicPartition, int]] | None:
+        """:meth:`_collect` on the fetch thread, then the processor's ``prepare`` if any."""
+        collected = self._collect()
+        if collected is not None and self._preparing is not None:
+            self._preparing.prepare(collected[0])
+        return collected
 
     def _handle(self, batch: MicroBatch, positions: dict[TopicPartition, int]) -> None:
         """Process one batch and commit ``positions``: where its inputs end."""

@@ -38,13 +38,11 @@ class QueueStorageProcessor:
         ctx.bus.set_retention(self.topic, retention_ms=retention_ms)
 
     def process(self, batch: MicroBatch) -> BatchResult:
-        """Copy the values (and timestamps) to the queue topic."""
+        """Copy the values (and timestamps) to the queue topic, as Arrow columns."""
         source = batch.inputs.get(self.rt)
         if source is None or not source.count:
             return BatchResult()
-        records = Records(
-            values=source.values.to_pylist(), timestamps=source.timestamps.to_pylist()
-        )
+        records = Records(values=source.values, timestamps=source.timestamps)
         self.ctx.bus.produce(self.topic, None, records)
         return BatchResult(records_out=source.count)
 

@@ -17,6 +17,8 @@ so the node type keeps one processor factory.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from sluice.model.errors import Message
@@ -29,6 +31,15 @@ from sluice.runtime.tasks.topics import dlq_rt
 from sluice.sql import CompiledQuery, SqlExecutionError, compile_realtime_sql
 
 __all__ = ["RealtimeProcessor"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """A micro-batch's stream input decoded by :func:`decode_input` (see its contract)."""
+
+    table: pa.Table
+    dead: list[DeadLetter]
+    kept: pa.Array | None
 
 
 class RealtimeProcessor:
@@ -96,13 +107,26 @@ class RealtimeProcessor:
         self.dead_letter_rt = dlq_rt(self.output_rt)
         self.output_topic = ctx.ensure_rt_topic(self.output_rt)
 
+    def prepare(self, batch: MicroBatch) -> None:
+        """Decode the stream input ahead of :meth:`process` (the loop calls this on its fetch
+        thread, so the decode of the next batch overlaps this batch's SQL and produce)."""
+        source = batch.inputs.get(self.input_rt)
+        if source is not None:
+            batch.prepared = _Decoded(
+                *decode_input(source, self.decode_schema, self.ctx.settings.timezone)
+            )
+
     def process(self, batch: MicroBatch) -> BatchResult:
-        """Decode, run the SQL, add system fields, produce; bad records are dead-lettered."""
+        """Decode (unless :meth:`prepare` did), run the SQL, add system fields, produce; bad
+        records are dead-lettered."""
         source = batch.inputs.get(self.input_rt)
         if source is None:
             return BatchResult()
         timezone = self.ctx.settings.timezone
-        table, dead, kept = decode_input(source, self.decode_schema, timezone)
+        decoded = batch.prepared
+        if not isinstance(decoded, _Decoded):
+            decoded = _Decoded(*decode_input(source, self.decode_schema, timezone))
+        table, dead, kept = decoded.table, list(decoded.dead), decoded.kept
         pieces: list[pa.Table] = []
         self._run(table, 0, pieces, dead, kept)
         out = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0] if pieces else None
