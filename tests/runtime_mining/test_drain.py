@@ -15,7 +15,7 @@ from sluice.runtime.mining import (
     TemplateMiner,
     TooManyClusters,
 )
-from sluice.runtime.mining.masking import Tokenizer
+from sluice.runtime.mining.masking import Masker, Tokenizer
 
 NO_MASKS = DrainConfig(variables=())
 SHALLOW = DrainConfig(variables=(), depth=3, levels=(Level(name="05", st=0.5),))
@@ -186,3 +186,17 @@ def test_tokenizer_keeps_the_text_around_tokens() -> None:
     tokens, gaps = Tokenizer(r"[\s,]").split(", a,, b ")
     assert tokens == ["a", "b"] and gaps == [", ", ",, ", " "]
     assert Tokenizer(r"\s").split("") == ([], [""])
+
+
+def test_big_batches_are_masked_in_parallel_pieces_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sluice.runtime.mining import masking
+
+    lines = pa.array([f"req {i} from 10.0.0.{i % 7} took {i * 3}ms" for i in range(100)])
+    whole = Masker(DrainConfig().variables, False, 1000).mask(lines)
+    monkeypatch.setattr(masking, "MIN_PIECE", 7)
+    parallel = Masker(DrainConfig().variables, False, 1000)
+    parallel._workers = 3
+    assert parallel.mask(lines).equals(whole)
+    assert whole[5].as_py() == "req #NUMBER# from #IP# took #NUMBER#ms"

@@ -10,8 +10,11 @@ distinct lines only, with that mask and every later one (masks apply in order).
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -19,7 +22,21 @@ import pyarrow.compute as pc
 
 from sluice.runtime.mining.config import MaskRule, MinerConfigError
 
-__all__ = ["Masker", "Prepared", "Tokenizer"]
+__all__ = ["MIN_PIECE", "Masker", "Prepared", "Tokenizer"]
+
+MIN_PIECE = 20_000
+"""Fewest messages per piece masked in a thread of its own (Arrow kernels drop the GIL)."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = max(1, min(os.cpu_count() or 1, 4))
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sluice-mask")
+        return _pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +69,7 @@ class Masker:
     def __init__(self, rules: Sequence[MaskRule], case_sensitive: bool, max_length: int) -> None:
         self.case_sensitive = case_sensitive
         self.max_length = max_length
+        self._workers = max(1, min(os.cpu_count() or 1, 4))
         flag = "" if case_sensitive else "(?i)"
         self._arrow: list[tuple[str, str]] = []
         self._python: list[tuple[re.Pattern[str], str]] = []
@@ -69,9 +87,21 @@ class Masker:
             self._python.append((compiled, replacement.replace("\\", "\\\\")))
 
     def mask(self, messages: pa.Array) -> pa.Array:
-        """Truncated, case-folded messages with the RE2 masks applied (Arrow kernels only)."""
+        """Truncated, case-folded messages with the RE2 masks applied (Arrow kernels only).
+
+        A batch of at least ``2 * MIN_PIECE`` messages is cut into pieces masked in parallel
+        (one per CPU, at most 4); the result is the same as one pass.
+        """
+        pieces = min(len(messages) // MIN_PIECE, self._workers)
+        if pieces <= 1:
+            return self._mask_piece(messages)
+        size = -(-len(messages) // pieces)
+        parts = [messages.slice(i, size) for i in range(0, len(messages), size)]
+        return pa.concat_arrays(list(_executor().map(self._mask_piece, parts)))
+
+    def _mask_piece(self, messages: pa.Array) -> pa.Array:
         out = messages
-        if self.max_length:
+        if self.max_length and (pc.max(pc.binary_length(out)).as_py() or 0) > self.max_length:
             out = pc.utf8_slice_codeunits(out, 0, self.max_length)
         if not self.case_sensitive:
             out = pc.utf8_lower(out)
