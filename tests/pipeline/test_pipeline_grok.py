@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sluice.pipeline.batch import PARALLEL_MIN_ROWS
 from sluice.pipeline.errors import ConfigError
 from sluice.pipeline.grok import Grok
 from sluice.pipeline.grok_match import Matcher, _plan
@@ -200,12 +201,20 @@ def test_bad_patterns_dir_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_large_batches_use_parallel_slices() -> None:
-    lines = pa.array([LINE] * 70_000)
-    out, failed = _grok(match={"message": "%{COMBINEDAPACHELOG}"}).apply(
-        pa.table({"message": lines})
-    )
-    assert not pc.any(failed).as_py()
-    assert out.column("bytes").to_pylist()[-1] == "2326"
+    """A column longer than PARALLEL_MIN_ROWS is matched in slices on several threads;
+    the result is the one small batches give, whatever falls on a slice boundary."""
+    other = LINE.replace("GET /apache_pb.gif HTTP/1.0", "-").replace("2326", "-")
+    pattern = [LINE, other, "no match", None, LINE.replace("frank", "a@b.c")]
+    lines = pa.array(pattern * (PARALLEL_MIN_ROWS // 2 + 1))
+    grok = _grok(match={"message": "%{COMBINEDAPACHELOG}"})
+    out, failed = grok.apply(pa.table({"message": lines}))
+    small = [
+        grok.apply(pa.table({"message": lines.slice(i, 997)})) for i in range(0, len(lines), 997)
+    ]
+    assert failed.to_pylist() == [v for _, f in small for v in f.to_pylist()]
+    assert out.to_pylist() == [row for t, _ in small for row in t.to_pylist()]
+    assert out.column("bytes").to_pylist()[-5:-3] == ["2326", None]
+    assert out.column("rawrequest").to_pylist()[1] == "-"
 
 
 def test_overwrite_names_captures_without_target() -> None:

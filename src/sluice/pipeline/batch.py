@@ -15,14 +15,23 @@ import pyarrow.compute as pc
 
 from sluice.pipeline.fields import FieldPath, get
 
-__all__ = ["PARALLEL_MIN_ROWS", "extract", "string_view", "to_float", "to_int"]
+__all__ = [
+    "PARALLEL_MIN_ROWS",
+    "extract",
+    "parallel_workers",
+    "slice_pool",
+    "string_view",
+    "to_float",
+    "to_int",
+]
 
 PARALLEL_MIN_ROWS = 32_768
 """Columns at least this long are cut into slices matched on several threads (RE2 in
 pyarrow releases the GIL)."""
 
 
-def _workers() -> int:
+def parallel_workers() -> int:
+    """How many slices a long column is cut into (the CPUs, at most 8)."""
     return max(1, min(8, os.cpu_count() or 1))
 
 
@@ -30,13 +39,20 @@ def _workers() -> int:
 def _pool() -> ThreadPoolExecutor:
     """Threads that only ever run ``pc.extract_regex`` on slices (never :func:`extract`
     itself), so callers on any thread can wait on them without deadlock."""
-    return ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="sluice-re2")
+    return ThreadPoolExecutor(max_workers=parallel_workers(), thread_name_prefix="sluice-re2")
+
+
+@cache
+def slice_pool() -> ThreadPoolExecutor:
+    """Threads that run one kernel over one slice of a column. A task may wait on
+    :func:`extract` (another pool) but never on this pool, so nothing deadlocks."""
+    return ThreadPoolExecutor(max_workers=parallel_workers(), thread_name_prefix="sluice-slice")
 
 
 def extract(strings: pa.Array, regex: str) -> pa.StructArray:
     """``pc.extract_regex`` over ``strings``, sliced across threads when it is long."""
     n = len(strings)
-    workers = _workers()
+    workers = parallel_workers()
     if n < PARALLEL_MIN_ROWS or workers == 1:
         return pc.extract_regex(strings, pattern=regex)
     step = -(-n // workers)

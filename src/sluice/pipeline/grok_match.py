@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.pipeline import grok_regex as rx
-from sluice.pipeline.batch import extract
+from sluice.pipeline.batch import PARALLEL_MIN_ROWS, extract, parallel_workers, slice_pool
 
 __all__ = ["Matcher"]
 
@@ -181,19 +181,33 @@ class Matcher:
         self._misses = 0
 
     def match(self, strings: pa.Array) -> tuple[pa.Array, dict[str, pa.Array]]:
+        """Match every row; a long column is cut into slices matched on several threads
+        (every step is row by row, so the slices' results put together are the column's)."""
+        n = len(strings)
+        workers = parallel_workers()
+        if n < PARALLEL_MIN_ROWS or workers == 1:
+            return self._match(strings)
+        step = -(-n // workers)
+        slices = [strings.slice(i, step) for i in range(0, n, step)]
+        parts = list(slice_pool().map(self._match, slices))
+        ok = pa.concat_arrays([p[0] for p in parts])
+        return ok, {k: pa.concat_arrays([p[1][k] for p in parts]) for k in self.group_names}
+
+    def _match(self, strings: pa.Array) -> tuple[pa.Array, dict[str, pa.Array]]:
         n = len(strings)
         if not self.group_names:
             matched = pc.match_substring_regex(strings, self.regex).fill_null(False)
             return matched, {}
         if self.alts:
             return self._alternatives(strings)
-        if self.plan is None or self.rest is None:
+        plan, rest = self.plan, self.rest  # another thread may drop the plan meanwhile
+        if plan is None or rest is None:
             return self._full(strings)
         groups: dict[str, pa.Array] = {}
         nulls = pa.nulls(n, pa.string())
-        ok = _check(strings, self.plan.prefix).fill_null(False)
+        ok = _check(strings, plan.prefix).fill_null(False)
         tail = strings if pc.all(ok).as_py() else pc.if_else(ok, strings, nulls)
-        pieces = self.plan.pieces
+        pieces = plan.pieces
         heads: list[tuple[_Piece, pa.Array]] = []
         i = 0
         while i < len(pieces):  # consecutive cuts at one separator share one split
@@ -213,7 +227,7 @@ class Matcher:
                 ok = pc.and_(ok, part.is_valid()).fill_null(False)
                 groups.update(_fields(part))
         all_ok = pc.all(ok).as_py()
-        rest_ok, rest_groups = self.rest.match(tail if all_ok else pc.if_else(ok, tail, nulls))
+        rest_ok, rest_groups = rest._match(tail if all_ok else pc.if_else(ok, tail, nulls))
         ok = pc.and_(ok, rest_ok).fill_null(False)
         groups.update(rest_groups)
         missed = pc.invert(ok)
@@ -243,7 +257,7 @@ class Matcher:
             if not pc.any(todo).as_py():
                 break
             everything = pc.all(todo).as_py()
-            hit, found = alt.match(strings if everything else pc.if_else(todo, strings, nulls))
+            hit, found = alt._match(strings if everything else pc.if_else(todo, strings, nulls))
             hit = pc.and_(hit, todo).fill_null(False)
             whole = everything and pc.all(hit).as_py()
             for name in self.group_names:
