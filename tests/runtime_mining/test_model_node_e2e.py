@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 from conftest import MiningServer, wait_until
 
 SRC = "591_app_logs"
@@ -157,4 +159,23 @@ def test_model_node_without_output_fields_writes_the_input_fields_and_prediction
     row = outputs(server)[0]
     assert set(row) >= {"host", "log", "level", "log_signature", "pattern", "is_new"}
     assert isinstance(row["dtEventTimeStamp"], int)
+    assert server.deploy(flow_id, "stop")["status"] == "success"
+
+
+def test_periodic_checkpoints_keep_the_clusters_when_no_final_checkpoint_is_written(
+    server: MiningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sluice.runtime.tasks.model_serving import ModelServingProcessor
+
+    monkeypatch.setenv("SLUICE_MODEL_CHECKPOINT_INTERVAL_MS", "0")  # after every batch
+    monkeypatch.setattr(ModelServingProcessor, "finish", lambda self, positions: None)
+    flow_id = make_flow(server)
+    server.produce(SRC, logs(0, 60))
+    assert server.deploy(flow_id, "start", consuming_mode="from_head")["status"] == "success"
+    wait_until(lambda: len(outputs(server)) == 60, what="60 mined records")
+    assert server.deploy(flow_id, "stop")["status"] == "success"  # as if killed after it
+    server.produce(SRC, logs(60, 30))
+    assert server.deploy(flow_id, "start", consuming_mode="continue")["status"] == "success"
+    wait_until(lambda: len(outputs(server)) == 90, what="30 more mined records")
+    assert sum(r["is_new"] for r in outputs(server)) == 3  # no cluster opened twice
     assert server.deploy(flow_id, "stop")["status"] == "success"
