@@ -10,12 +10,15 @@ from pydantic import ValidationError
 
 from sluice.bus import TopicPartition
 from sluice.runtime.tasks.checkpoint import NodeCheckpointer, state_dir
-from sluice.runtime.tasks.windowed import (
+from sluice.runtime.tasks.window_sql import (
     ROW_COLUMN,
-    WindowTaskSettings,
-    _with_row_post,
-    _with_row_pre,
+    feed_runs,
+    plain_projection,
+    projection,
+    with_row_post,
+    with_row_pre,
 )
+from sluice.runtime.tasks.windowed import WindowTaskSettings
 from sluice.runtime.windows import CheckpointError
 from sluice.sql import compile_realtime_sql, open_connection
 from sluice.sql.execution import run_sql
@@ -53,7 +56,7 @@ def test_row_index_survives_pre_and_post_aggregation(sql: str) -> None:
         "service": ["a", "b", "a", "c"], "latency": [1, 5, 7, 9], "sig": ["x", "y", None, "z"],
         "dtEventTimeStamp": [10, 20, 30, 40], ROW_COLUMN: [7, 8, 9, 10],
     })  # fmt: skip
-    pre = run_sql(con, _with_row_pre(plan.pre_sql), {query.relations["591_src"]: batch}, None)
+    pre = run_sql(con, with_row_pre(plan.pre_sql), {query.relations["591_src"]: batch}, None)
     plain = run_sql(con, plan.pre_sql, {query.relations["591_src"]: batch}, None)
     assert pre.drop_columns([ROW_COLUMN]).equals(plain)
     times = dict(
@@ -66,7 +69,7 @@ def test_row_index_survives_pre_and_post_aggregation(sql: str) -> None:
         **{a.output: pa.array([1, 2, 3], pa.int64()) for a in plan.aggregates},
         ROW_COLUMN: [0, 1, 2],
     })  # fmt: skip
-    post = run_sql(con, _with_row_post(plan.post_sql), {plan.agg_relation: agg}, None)
+    post = run_sql(con, with_row_post(plan.post_sql), {plan.agg_relation: agg}, None)
     expected = run_sql(con, plan.post_sql, {plan.agg_relation: agg}, None)
     assert post.drop_columns([ROW_COLUMN]).equals(expected)
     # The carried index names the __agg rows each output row came from.
@@ -74,6 +77,53 @@ def test_row_index_survives_pre_and_post_aggregation(sql: str) -> None:
     assert run_sql(con, plan.post_sql, {plan.agg_relation: picked}, None).equals(expected)
     con.close()
     query.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "plain"),
+    [
+        ("select service, count(*) as c, max(latency) as m from 591_src group by service", True),
+        ("select service, sig, avg(latency) as a from 591_src group by service, sig", True),
+        ("select service, count(*) as c from 591_src where latency > 3 group by service", False),
+        ("select service, sum(latency * 2) as w from 591_src group by service", False),
+        ("select s, count(*) as c from 591_src, lateral table("
+         "udf_single_signature_format_java(sig)) as T(s) group by s", False),
+    ],
+)  # fmt: skip
+def test_plain_projection_is_what_duckdb_returns(sql: str, plain: bool) -> None:
+    query = compile_realtime_sql(sql, SCHEMA)
+    plan = query.aggregate
+    assert plan is not None
+    relation = query.relations["591_src"]
+    pre_sql = with_row_pre(plan.pre_sql)
+    pairs = projection(pre_sql, relation)
+    assert (pairs is not None) == plain
+    batch = pa.table({
+        "service": ["a", None, "a", "c"], "latency": pa.array([1, 5, None, 9], pa.int64()),
+        "sig": ["x", "y", None, "z"], "dtEventTimeStamp": pa.array([10, 20, 30, 40], pa.int64()),
+        ROW_COLUMN: pa.array([7, 8, 9, 10], pa.int64()),
+    })  # fmt: skip
+    if pairs is not None:
+        con = open_connection()
+        selected = plain_projection(batch, pairs)
+        assert selected is not None
+        assert selected.equals(run_sql(con, pre_sql, {relation: batch}, None))
+        assert plain_projection(batch.drop_columns(["sig"]), pairs) is None or "sig" not in sql
+        con.close()
+    query.close()
+
+
+def test_feed_runs_restore_partition_order() -> None:
+    # input records 0..5 from partitions 3, 1, 3, 1, 1, 3 (feed order: 3 first, then 1)
+    ranks = pa.array([0, 1, 0, 1, 1, 0], pa.int32())
+    pre = pa.table({ROW_COLUMN: pa.array([5, 1, 0, 4, 2], pa.int64()), "v": [50, 10, 0, 40, 20]})
+    fed, runs = feed_runs(pre, [3, 1], ranks)
+    assert runs == [(3, 3), (1, 2)]
+    assert fed[ROW_COLUMN].to_pylist() == [0, 2, 5, 1, 4]
+    assert fed["v"].to_pylist() == [0, 20, 50, 10, 40]
+    in_order = pa.table({ROW_COLUMN: pa.array([0, 2, 3], pa.int64())})
+    assert feed_runs(in_order, [3, 1], ranks) == (in_order, [(3, 2), (1, 1)])
+    assert feed_runs(in_order, [3], None) == (in_order, [(3, 3)])
 
 
 def test_checkpointer_round_trip_and_corrupt_file(tmp_path: Path) -> None:

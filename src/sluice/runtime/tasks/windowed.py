@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 from collections.abc import Hashable, Mapping
 from typing import Any, Self
 
@@ -44,6 +43,16 @@ from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_
 from sluice.runtime.tasks.context import TaskContext
 from sluice.runtime.tasks.realtime import RealtimeProcessor
 from sluice.runtime.tasks.topics import dlq_rt, rt_topic
+from sluice.runtime.tasks.window_sql import (
+    ROW_COLUMN,
+    arange,
+    feed_ranks,
+    feed_runs,
+    plain_projection,
+    projection,
+    with_row_post,
+    with_row_pre,
+)
 from sluice.runtime.windows import (
     DLQ_REASON,
     AggSpec,
@@ -59,10 +68,6 @@ from sluice.sql.execution import conform_input, run_sql
 __all__ = ["ROW_COLUMN", "WindowTaskSettings", "WindowedRealtimeProcessor"]
 
 log = logging.getLogger(__name__)
-
-ROW_COLUMN = "__sluice_row"
-"""Input row index carried through the pre- and post-aggregation (origins of DLQ records)."""
-_EVENT_TIME = re.compile(r'("__s\d+")\."dtEventTimeStamp" AS "dtEventTimeStamp"')
 
 
 class WindowTaskSettings(BaseModel):
@@ -111,28 +116,6 @@ class WindowTaskSettings(BaseModel):
 
 def _fail(zh: str, en: str) -> FlowTaskError:
     return FlowTaskError(Message(zh, en))
-
-
-def _with_row_pre(pre_sql: str) -> str:
-    """``pre_sql`` also projecting the input row index (next to the event time)."""
-    match = _EVENT_TIME.search(pre_sql)
-    if match is None:
-        raise _fail(
-            "窗口节点的事件时间不是输入表的 dtEventTimeStamp 字段",
-            "The windowed node's event time is not the input's dtEventTimeStamp field",
-        )
-    extra = f'{match.group(0)}, {match.group(1)}."{ROW_COLUMN}" AS "{ROW_COLUMN}"'
-    return pre_sql[: match.start()] + extra + pre_sql[match.end() :]
-
-
-def _with_row_post(post_sql: str) -> str:
-    """``post_sql`` also projecting the row index of ``__agg`` (to find each row's window)."""
-    inner = f'"__agg"."{ROW_COLUMN}" AS "{ROW_COLUMN}", '
-    if " FROM (SELECT " in post_sql:  # wrapped by the output type conversion
-        head, _, tail = post_sql.partition(" FROM (SELECT ")
-        outer = f'SELECT "__q"."{ROW_COLUMN}" AS "{ROW_COLUMN}", '
-        return outer + head.removeprefix("SELECT ") + " FROM (SELECT " + inner + tail
-    return "SELECT " + inner + post_sql.removeprefix("SELECT ")
 
 
 class WindowedRealtimeProcessor(RealtimeProcessor):
@@ -188,8 +171,9 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
                 raise _fail(
                     f"窗口聚合不受支持：{exc}", f"Unsupported window aggregate: {exc}"
                 ) from exc
-            self.pre_sql = _with_row_pre(plan.pre_sql)
-            self.post_sql = _with_row_post(plan.post_sql)
+            self.pre_sql = with_row_pre(plan.pre_sql)
+            self._select = projection(self.pre_sql, self.query.relations[self.query.inputs[0]])
+            self.post_sql = with_row_post(plan.post_sql)
             self.agg_relation = plan.agg_relation
             self.operator = WindowOperator(self.window, [k.column for k in plan.group_keys], aggs)
         except BaseException:
@@ -314,18 +298,18 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
             return BatchResult()
         self._dirty = True
         table, dead, kept = decode_input(source, self.decode_schema, self.ctx.settings.timezone)
-        rows = kept if kept is not None else _arange(source.count)
+        rows = kept if kept is not None else arange(source.count)
         table = table.append_column(ROW_COLUMN, rows)
         order = list(dict.fromkeys(span.partition for span in source.spans))
         self.operator.mark_active(order)
-        ranks = _ranks(source, order)
+        ranks = feed_ranks(source, order)
         if ranks is not None and len(source.spans) > len(order):
             # some partition's records are not contiguous: bring each partition's together
             table = table.take(pc.sort_indices(ranks.take(rows)))
         pre = self._pre(table, dead)
         out = WindowOutput()
         if pre is not None and pre.num_rows:
-            pre, runs = _runs(pre, order, ranks)
+            pre, runs = feed_runs(pre, order, ranks)
             out = self.operator.process_runs(pre, runs)
         return self._emit(out, dead, source)
 
@@ -334,6 +318,10 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
         if table.num_rows == 0:
             return None
         prepared = conform_input(table, self.input_schema, self.required)
+        if self._select is not None:
+            selected = plain_projection(prepared, self._select)
+            if selected is not None:
+                return selected
         try:
             return run_sql(self._connection(), self.pre_sql, {self.relation: prepared}, None)
         except SqlExecutionError as exc:
@@ -360,7 +348,7 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
         emitted = out.emitted
         written = 0
         if emitted.num_rows:
-            result = self._post(emitted.append_column(ROW_COLUMN, _arange(emitted.num_rows)))
+            result = self._post(emitted.append_column(ROW_COLUMN, arange(emitted.num_rows)))
             if result.num_rows:
                 result = with_system_fields(result, self.ctx.settings.timezone)
                 written = produce_table(self.ctx.bus, self.output_topic, result)
@@ -404,39 +392,3 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
         if self._con is not None:
             self._con.close()
             self._con = None
-
-
-def _arange(n: int) -> pa.Array:
-    return pa.array(range(n), pa.int64())
-
-
-def _ranks(source: InputBatch, order: list[int]) -> pa.Array | None:
-    """Feed rank (index in ``order``) of every input record; None for a single partition."""
-    if len(order) == 1:
-        return None
-    rank = {partition: i for i, partition in enumerate(order)}
-    chunks = [pa.repeat(pa.scalar(rank[s.partition], pa.int32()), s.count) for s in source.spans]
-    return pa.concat_arrays(chunks)
-
-
-def _runs(
-    pre: pa.Table, order: list[int], ranks: pa.Array | None
-) -> tuple[pa.Table, list[tuple[int, int]]]:
-    """``pre`` in feed order and its ``(partition, rows)`` runs.
-
-    The pre-aggregation keeps the row order of its input (as the per-record watermark and
-    ``first``/``last`` already require); should a query reorder rows, a stable sort on the
-    feed rank of each row's input record restores the partition runs in arrival order.
-    """
-    if ranks is None:
-        return pre, [(order[0], pre.num_rows)]
-    mine = ranks.take(pre.column(ROW_COLUMN))
-    n = len(mine)
-    if n > 1 and not pc.all(pc.less_equal(mine.slice(0, n - 1), mine.slice(1))).as_py():
-        indices = pc.sort_indices(mine)
-        pre = pre.take(indices)
-        mine = mine.take(indices)
-    counts = pc.value_counts(mine)
-    values = counts.field("values").to_pylist()
-    sizes = dict(zip(values, counts.field("counts").to_pylist(), strict=True))
-    return pre, [(p, int(sizes.get(i, 0))) for i, p in enumerate(order)]
