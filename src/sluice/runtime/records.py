@@ -44,6 +44,7 @@ from sluice.sql.system_fields import date_int, format_ms
 from sluice.sql.types import SYSTEM_FIELDS, Schema, arrow_type
 
 __all__ = [
+    "DERIVED_FIELDS",
     "BadRecord",
     "as_binary_array",
     "decode_json_values",
@@ -57,11 +58,20 @@ BadRecord = tuple[int, str]
 _SMALL_CHUNK = 16
 
 
-def record_schema(schema: Schema) -> pa.Schema:
-    """Arrow schema of decoded records: the declared fields, then missing system fields."""
+DERIVED_FIELDS = frozenset({"dtEventTime", "localTime", "thedate"})
+"""The system fields derived from ``dtEventTimeStamp`` (and the processing time)."""
+
+
+def record_schema(schema: Schema, *, derived_fields: bool = True) -> pa.Schema:
+    """Arrow schema of decoded records: the declared fields, then missing system fields
+    (only ``dtEventTimeStamp`` of them when ``derived_fields`` is false)."""
     fields = [(name, t.lower()) for name, t in schema]
     names = {n for n, _ in fields}
-    fields += [(n, t) for n, t in SYSTEM_FIELDS if n not in names]
+    fields += [
+        (n, t)
+        for n, t in SYSTEM_FIELDS
+        if n not in names and (derived_fields or n not in DERIVED_FIELDS)
+    ]
     return pa.schema([pa.field(n, arrow_type(t)) for n, t in fields])
 
 
@@ -303,6 +313,7 @@ def decode_json_values(
     now_ms: int | None = None,
     timezone: str = "UTC",
     newline_delimited: bool = True,
+    derived_fields: bool = True,
 ) -> tuple[pa.Table, list[BadRecord]]:
     """Decode a batch of JSON values into an Arrow table of the RT's schema.
 
@@ -320,13 +331,16 @@ def decode_json_values(
             batch holding a multi-line value falls back to the concatenated read). ``False``
             always reads the values' buffer as concatenated objects (the original reader,
             kept as the reference the fast path is tested against).
+        derived_fields: with ``False``, the undeclared ``dtEventTime``, ``localTime`` and
+            ``thedate`` are neither read nor derived (cheaper, for a caller whose query does
+            not use them); ``dtEventTimeStamp`` is always there.
 
     Returns:
         ``(table, bad)``: the good records in input order with :func:`record_schema`, and
         ``(index, reason)`` for each value that could not be decoded, sorted by index.
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    arrow = record_schema(schema)
+    arrow = record_schema(schema, derived_fields=derived_fields)
     binary = as_binary_array(values)
     n = len(binary)
     indices = _sequence(n)
@@ -387,15 +401,16 @@ def _fill_system_fields(
             fallback = pc.fill_null(given.take(good_indices), now)
         stamps = pc.coalesce(stamps, fallback)
         replace("dtEventTimeStamp", stamps)
-    if table.column("dtEventTime").null_count:
+    present = set(table.column_names)
+    if "dtEventTime" in present and table.column("dtEventTime").null_count:
         replace(
             "dtEventTime", pc.coalesce(table.column("dtEventTime"), format_ms(stamps, timezone))
         )
-    if table.column("localTime").null_count:
+    if "localTime" in present and table.column("localTime").null_count:
         local = datetime.fromtimestamp(now / 1000, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
         replace("localTime", pc.coalesce(table.column("localTime"), pa.scalar(local, pa.string())))
-    thedate = table.column("thedate")
-    if thedate.null_count:
+    thedate = table.column("thedate") if "thedate" in present else None
+    if thedate is not None and thedate.null_count:
         days = pc.cast(date_int(stamps, timezone), thedate.type)
         replace("thedate", pc.coalesce(thedate, days))
     return table

@@ -15,18 +15,31 @@ __all__ = ["decode_input", "produce_table", "with_system_fields"]
 
 
 def decode_input(
-    batch: InputBatch, schema: list[tuple[str, str]], timezone: str
+    batch: InputBatch,
+    schema: list[tuple[str, str]],
+    timezone: str,
+    *,
+    derived_fields: bool = True,
 ) -> tuple[pa.Table, list[DeadLetter], pa.Array | None]:
     """Decode an input's JSON values against ``schema`` (in parallel pieces cut at the
     fetched batches' bounds, so the values are not joined first; see
     :mod:`sluice.runtime.tasks.fastjson`).
+
+    ``derived_fields=False`` leaves out the undeclared ``dtEventTime``, ``localTime`` and
+    ``thedate`` (see :func:`sluice.runtime.records.decode_json_values`).
 
     Returns ``(table, dead, kept)``: the good records (schema fields then system fields),
     one dead letter per bad value with the decoder's reason, and the input indices of the
     table's rows (``None`` when every record decoded, i.e. row ``i`` is input ``i``).
     """
     values = batch.chunked_values() if len(batch.value_chunks) > 1 else batch.values
-    table, bad = decode_values(values, schema, timestamps_ms=batch.timestamps, timezone=timezone)
+    table, bad = decode_values(
+        values,
+        schema,
+        timestamps_ms=batch.timestamps,
+        timezone=timezone,
+        derived_fields=derived_fields,
+    )
     if not bad:
         return table, [], None
     dead = [DeadLetter(batch.rt, index, f"bad record: {reason}") for index, reason in bad]

@@ -54,6 +54,7 @@ def decode_values(
     timezone: str = "UTC",
     workers: int | None = None,
     min_piece: int = MIN_PIECE,
+    derived_fields: bool = True,
 ) -> tuple[pa.Table, list[BadRecord]]:
     """Decode a batch of JSON values like :func:`decode_json_values`, in parallel pieces.
 
@@ -61,7 +62,8 @@ def decode_values(
     every input batch; safe to call from several task threads at once (they share the pool).
 
     Args:
-        values, schema, timestamps_ms, now_ms, timezone: as for :func:`decode_json_values`.
+        values, schema, timestamps_ms, now_ms, timezone, derived_fields: as for
+            :func:`decode_json_values`.
         workers: pieces decoded at once (default: the CPU count).
         min_piece: fewest values per piece; a batch under ``2 * min_piece`` is decoded
             in the calling thread.
@@ -91,7 +93,12 @@ def decode_values(
             raise ValueError(f"{len(stamps)} timestamps were given for {n} values.")
     if binary is not None and count <= 1:
         return decode_json_values(
-            binary, schema, timestamps_ms=stamps, now_ms=now, timezone=timezone
+            binary,
+            schema,
+            timestamps_ms=stamps,
+            now_ms=now,
+            timezone=timezone,
+            derived_fields=derived_fields,
         )
     step = -(-n // count)
     if binary is not None:
@@ -107,6 +114,7 @@ def decode_values(
             timestamps_ms=None if stamps is None else stamps.slice(start, len(piece)),
             now_ms=now,
             timezone=timezone,
+            derived_fields=derived_fields,
         )
         for start, piece in pieces
     ]

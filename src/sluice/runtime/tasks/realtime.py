@@ -23,7 +23,8 @@ import pyarrow as pa
 
 from sluice.model.errors import Message
 from sluice.runtime.engine import FlowTaskError, NodeTask
-from sluice.runtime.tasks.batch import BatchResult, DeadLetter, MicroBatch
+from sluice.runtime.records import DERIVED_FIELDS
+from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, MicroBatch
 from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
 from sluice.runtime.tasks.kv_join import KvJoin
@@ -102,6 +103,9 @@ class RealtimeProcessor:
             self.close()
             raise
         self.decode_schema = [(n, t) for n, t in schemas[self.input_rt] if n in required]
+        # The output's dtEventTime/localTime/thedate are derived again after the SQL, so the
+        # input's are decoded only when the query (or a KV join key) reads them.
+        self.derived_fields = bool(required & DERIVED_FIELDS)
         self.inputs = [self.input_rt]
         self.output_rt = task.outputs[0]
         self.dead_letter_rt = dlq_rt(self.output_rt)
@@ -112,9 +116,7 @@ class RealtimeProcessor:
         thread, so the decode of the next batch overlaps this batch's SQL and produce)."""
         source = batch.inputs.get(self.input_rt)
         if source is not None:
-            batch.prepared = _Decoded(
-                *decode_input(source, self.decode_schema, self.ctx.settings.timezone)
-            )
+            batch.prepared = self._decode(source)
 
     def process(self, batch: MicroBatch) -> BatchResult:
         """Decode (unless :meth:`prepare` did), run the SQL, add system fields, produce; bad
@@ -125,7 +127,7 @@ class RealtimeProcessor:
         timezone = self.ctx.settings.timezone
         decoded = batch.prepared
         if not isinstance(decoded, _Decoded):
-            decoded = _Decoded(*decode_input(source, self.decode_schema, timezone))
+            decoded = self._decode(source)
         table, dead, kept = decoded.table, list(decoded.dead), decoded.kept
         pieces: list[pa.Table] = []
         self._run(table, 0, pieces, dead, kept)
@@ -138,6 +140,15 @@ class RealtimeProcessor:
         failed_sql = len(dead) - (source.count - table.num_rows)
         dropped = max(table.num_rows - failed_sql - written, 0)
         return BatchResult(records_out=written, dropped=dropped, dead=dead)
+
+    def _decode(self, source: InputBatch) -> _Decoded:
+        table, dead, kept = decode_input(
+            source,
+            self.decode_schema,
+            self.ctx.settings.timezone,
+            derived_fields=self.derived_fields,
+        )
+        return _Decoded(table, dead, kept)
 
     def _run(
         self,
