@@ -202,3 +202,30 @@ def test_queue_storage_topic_has_its_own_retention(server: Server) -> None:
     groups = server.components.bus.list_groups()
     assert f"sluice_flow{flow_id}_node{ids['realtime']}" in groups
     assert f"sluice_flow{flow_id}_node{ids['queue_storage']}" in groups
+
+
+def test_input_system_fields_are_decoded_when_the_query_reads_them(server: Server) -> None:
+    sql = f"select id, dtEventTime as event_text, thedate as event_day from {SRC}"
+    flow_id = make_flow(server, sql)
+    assert server.deploy(flow_id, "start")["status"] == "success"
+    moment = 1_600_000_000_000  # 2020-09-13 12:26:40 UTC
+    rows = [{**e, "dtEventTimeStamp": moment + e["id"] * 1000} for e in events(0, 3)]
+    server.produce(SRC, rows)
+    wait_until(lambda: len(queue_values(server)) == 3, what="3 outputs")
+    got = sorted(queue_values(server), key=lambda v: v["id"])
+    assert [v["event_text"] for v in got] == [f"2020-09-13 12:26:4{i}" for i in range(3)]
+    assert [v["event_day"] for v in got] == [20200913] * 3
+    assert [v["dtEventTimeStamp"] for v in got] == [moment + i * 1000 for i in range(3)]
+
+
+def test_a_query_without_system_fields_keeps_the_input_event_time(server: Server) -> None:
+    flow_id = make_flow(server, f"select id from {SRC} where status >= 500")
+    assert server.deploy(flow_id, "start")["status"] == "success"
+    moment = 1_600_000_000_000
+    server.produce(SRC, [{**e, "dtEventTimeStamp": moment + e["id"]} for e in events(0, 8)])
+    wait_until(lambda: len(queue_values(server)) == 4, what="4 outputs")
+    got = sorted(queue_values(server), key=lambda v: v["id"])
+    assert [(v["id"], v["dtEventTimeStamp"]) for v in got] == [
+        (i, moment + i) for i in (2, 3, 6, 7)
+    ]
+    assert {(v["dtEventTime"][:10], v["thedate"]) for v in got} == {("2020-09-13", 20200913)}

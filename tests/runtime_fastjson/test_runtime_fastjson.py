@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from sluice.bus import Records
 from sluice.bus.memory import MemoryBus
-from sluice.runtime.records import decode_json_values, record_schema
+from sluice.runtime.records import DERIVED_FIELDS, decode_json_values, record_schema
 from sluice.runtime.tasks.batch import InputBatch
 from sluice.runtime.tasks.codec import decode_input
 from sluice.runtime.tasks.fastjson import decode_values
@@ -154,3 +155,58 @@ def test_decode_input_reports_dead_letters_and_kept_indices() -> None:
     clean = InputBatch("1_rt", [(0, bus.fetch("t", 0, 4).batches[0])])
     table, dead, kept = decode_input(clean, SCHEMA, "UTC")
     assert (table.column("a").to_pylist(), dead, kept) == ([5], [], None)
+
+
+@settings(max_examples=120, deadline=None)
+@given(values_strategy, st.lists(st.integers(0, 60), max_size=6), st.integers(1, 4),
+       st.integers(1, 7))  # fmt: skip
+def test_chunked_inputs_are_cut_at_chunk_bounds_and_agree_with_the_reference(
+    values: list[bytes | None], cuts: list[int], workers: int, min_piece: int
+) -> None:
+    bounds = sorted({0, len(values), *(c for c in cuts if c <= len(values))})
+    chunks = [values[a:b] for a, b in itertools.pairwise(bounds)] or [[]]
+    column = pa.chunked_array(chunks, pa.binary())
+    stamps = [1_600_000_000_000 + i for i in range(len(values))]
+    got = decode_values(
+        column, SCHEMA, timestamps_ms=stamps, now_ms=NOW, workers=workers, min_piece=min_piece
+    )
+    assert rows(got) == reference(values, stamps)
+
+
+@settings(max_examples=80, deadline=None)
+@given(values_strategy, st.integers(1, 4), st.integers(1, 7))
+def test_without_derived_fields_only_they_are_left_out(
+    values: list[bytes | None], workers: int, min_piece: int
+) -> None:
+    full, bad = decode_values(values, SCHEMA, now_ms=NOW, workers=workers, min_piece=min_piece)
+    lean, lean_bad = decode_values(
+        values, SCHEMA, now_ms=NOW, workers=workers, min_piece=min_piece, derived_fields=False
+    )
+    assert lean_bad == bad
+    assert lean.schema == record_schema(SCHEMA, derived_fields=False)
+    assert lean.column_names == [n for n in full.column_names if n not in DERIVED_FIELDS]
+    assert lean.to_pylist() == full.drop_columns(sorted(DERIVED_FIELDS)).to_pylist()
+
+
+def test_decode_input_over_several_fetched_batches() -> None:
+    bus = MemoryBus()
+    bus.create_topic("t", 2)
+    first = [orjson.dumps({"a": i}) for i in range(6)]
+    first[4] = b"{bad"
+    second = [orjson.dumps({"a": 10 + i}) for i in range(5)]
+    second[0] = b'{"a": 1.5}'
+    bus.produce("t", 0, Records(values=first[:3], timestamps=1))
+    bus.produce("t", 0, Records(values=first[3:], timestamps=2))
+    bus.produce("t", 1, Records(values=second, timestamps=3))
+    fetched = [(p, b) for p in (0, 1) for b in bus.fetch("t", p, 0).batches]
+    batch = InputBatch("1_rt", fetched)
+    assert len(batch.value_chunks) == 3
+    table, dead, kept = decode_input(batch, SCHEMA, "UTC", derived_fields=False)
+    assert [(d.index, batch.origin(d.index)) for d in dead] == [(4, (0, 4)), (6, (1, 0))]
+    assert batch.value(6) == b'{"a": 1.5}'
+    assert table.column("a").to_pylist() == [0, 1, 2, 3, 5, 11, 12, 13, 14]
+    assert table.column("dtEventTimeStamp").to_pylist() == [1, 1, 1, 2, 2, 3, 3, 3, 3]
+    assert "thedate" not in table.column_names
+    assert kept is not None and kept.to_pylist() == [0, 1, 2, 3, 5, 7, 8, 9, 10]
+    assert batch.values.to_pylist() == first + second
+    assert batch.timestamps.to_pylist() == [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3]

@@ -181,3 +181,17 @@ def test_newline_delimited_read_never_merges_invalid_neighbours() -> None:
     table, bad = decode_json_values([b'{"s":1}{"t":"}', b'{"}'], schema, now_ms=NOW)
     assert table.num_rows == 0
     assert [i for i, _ in bad] == [0, 1]
+
+
+def test_without_derived_fields_only_event_time_is_added() -> None:
+    values = [b'{"a": 1, "dtEventTimeStamp": 1600000000000}', b'{"a": 2, "thedate": 20200101}']
+    table, bad = decode_json_values(values, SCHEMA, timestamps_ms=[1, 2], now_ms=NOW,
+                                    derived_fields=False)  # fmt: skip
+    assert bad == []
+    assert table.schema == record_schema(SCHEMA, derived_fields=False)
+    assert table.column_names == [*(n for n, _ in SCHEMA), "dtEventTimeStamp"]
+    assert table.column("dtEventTimeStamp").to_pylist() == [1_600_000_000_000, 2]
+    declared = [*SCHEMA, ("thedate", "int")]
+    table, _ = decode_json_values(values, declared, now_ms=NOW, derived_fields=False)
+    assert table.column("thedate").to_pylist() == [20200913, 20200101]
+    assert "dtEventTime" not in table.column_names
