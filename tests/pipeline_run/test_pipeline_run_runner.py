@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pyarrow as pa
 import pytest
 from pipeline_run_helpers import free_port, read_topic, wait_for  # type: ignore[import-not-found]
 
@@ -128,17 +129,20 @@ def test_start_errors_are_config_errors(bus: Bus, tmp_path: Path) -> None:
         PipelineRunner("a b", "", bus, tmp_path)
 
 
-def test_a_dead_worker_is_reported(bus: Bus, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stage", ["_filter", "_deliver"])
+def test_a_dead_worker_is_reported(bus: Bus, tmp_path: Path, stage: str) -> None:
+    """The worker thread (decode, filters) or its delivery thread (outputs, commit) dies."""
     runner = PipelineRunner("dies", "input { generator { count => 1 } }", bus, tmp_path)
 
-    def broken(values: list[bytes], headers: object = None) -> None:
+    def broken(*args: object) -> None:
         raise SystemExit("boom")  # not an Exception: escapes the retry loop
 
-    runner.process = broken  # type: ignore[assignment,method-assign]
+    setattr(runner, stage, broken)
     with runner:
         assert wait_for(lambda: runner.state == "failure")
         assert runner.status()["input_errors"] == ["worker: SystemExit: boom"]
     assert runner.state == "failure"
+    assert runner.lag() == 1  # nothing committed
 
 
 def test_conditional_outputs_and_sprintf_paths(bus: Bus, tmp_path: Path) -> None:
@@ -154,3 +158,37 @@ def test_conditional_outputs_and_sprintf_paths(bus: Bus, tmp_path: Path) -> None
         assert runner.wait_idle(30)
     assert (tmp_path / "errors.log").read_text() == "b\n"
     assert (tmp_path / "by-level" / "info.log").read_text() == "a\nc\n"
+
+
+def test_batches_are_delivered_and_committed_in_order(bus: Bus, tmp_path: Path) -> None:
+    """The worker filters batch N+1 while batch N is written; a batch whose output fails
+    is retried before any later batch is written, and every commit follows a flush."""
+    out = tmp_path / "out.jsonl"
+    config = f"""
+    input {{ generator {{ count => 60 }} }}
+    filter {{ mutate {{ add_field => {{ "x" => "%{{sequence}}" }} }} }}
+    output {{ file {{ path => "{out}" }} }}
+    """
+    runner = PipelineRunner("order", config, bus, tmp_path, batch_size=4)
+    output = next(iter(runner.outputs.values()))
+    write = output.write
+    calls = {"write": 0}
+    seen: list[tuple[int, int]] = []  # (committed offset, first sequence) at each write
+    tp = TopicPartition("pipeline_order_in", 0)
+
+    def failing_write(table: pa.Table) -> Any:
+        calls["write"] += 1
+        seen.append((bus.committed("pipeline_order", tp) or 0, table.column("sequence")[0].as_py()))
+        if calls["write"] == 3:
+            raise OSError("disk hiccup")
+        return write(table)
+
+    output.write = failing_write  # type: ignore[method-assign]
+    with runner:
+        assert runner.wait_idle(30)
+        assert runner.status()["retries"] == 1
+    got = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [e["sequence"] for e in got] == list(range(60))
+    assert [e["x"] for e in got] == [str(i) for i in range(60)]
+    # a batch is written once everything before it is committed, and not committed before
+    assert all(committed == first for committed, first in seen), seen

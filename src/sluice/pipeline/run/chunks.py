@@ -29,14 +29,19 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pj
 
+from sluice.bus import Headers
+from sluice.pipeline.jsonl import encode_jsonl
+from sluice.pipeline.run.events import decode_events
 from sluice.plugins.codecs import parse_event
 
 __all__ = [
     "ARROW_HEADER",
     "ChunkDecoder",
     "chunk_events",
+    "decode_batch",
     "decode_chunk",
     "from_ipc",
+    "rows_of",
     "stamped",
     "table_events",
     "to_ipc",
@@ -45,6 +50,7 @@ __all__ = [
 ARROW_HEADER = "sluice-arrow"
 """Record header marking a value that is a table of events in the Arrow IPC stream format."""
 
+_ARROW: Headers = ((ARROW_HEADER, b"1"),)
 _BLOCK = 1 << 20
 _ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError)
 
@@ -234,3 +240,49 @@ def to_ipc(table: pa.Table) -> bytes:
 def from_ipc(value: bytes) -> pa.Table:
     """The table of a value written by :func:`to_ipc` (sharing ``value``'s memory)."""
     return pa.ipc.open_stream(pa.py_buffer(value)).read_all()
+
+
+def decode_batch(
+    values: list[bytes], headers: list[Headers] | None
+) -> tuple[pa.Table, list[bytes], list[tuple[int, str]]]:
+    """A batch of input-topic values as one table: JSON values through
+    :func:`~sluice.pipeline.run.events.decode_events`, Arrow values (marked by
+    :data:`ARROW_HEADER` in ``headers``) as they are. When the parts do not concatenate (a
+    field with two kinds of value), the Arrow parts become JSON values and the batch takes
+    the per-event path. Returns the table, the values ``bad`` indexes, and ``bad``."""
+    arrow = [h == _ARROW for h in headers] if headers is not None else []
+    if not any(arrow):
+        table, _kept, bad = decode_events(values)
+        return table, values, bad
+    parts: list[pa.Table] = []
+    clean = True
+    for i, value in enumerate(values):
+        if arrow[i]:
+            parts.append(from_ipc(value))
+        elif i == 0 or arrow[i - 1]:  # a run of JSON values starts here
+            end = arrow.index(True, i) if True in arrow[i:] else len(values)
+            table, _kept, bad = decode_events(values[i:end])
+            clean = clean and not bad
+            parts.append(table)
+    if clean:
+        try:
+            return pa.concat_tables(parts, promote_options="permissive"), values, []
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    flat: list[bytes] = []
+    for value, is_arrow in zip(values, arrow, strict=True):
+        if not is_arrow:
+            flat.append(value)
+        else:
+            flat.extend(orjson.dumps(row) for row in rows_of(from_ipc(value)))
+    table, _kept, bad = decode_events(flat)
+    return table, flat, bad
+
+
+def rows_of(table: pa.Table) -> list[Any]:
+    """Rows as JSON-ready objects (through the same encoder outputs use)."""
+    if table.num_rows == 0:
+        return []
+    hidden = [c for c in table.column_names if c.startswith("__sluice")]
+    data = encode_jsonl(table.drop_columns(hidden), drop=()).split(b"\n")[:-1]
+    return [orjson.loads(line) for line in data]

@@ -10,11 +10,13 @@ Who calls it: ``sluice pipeline run``, the pipelines REST endpoints and the end-
   (:mod:`sluice.pipeline.run.chunks`); the worker reads those without parsing again.
   Inputs that build Arrow tables themselves (the ``file`` input's plain lines, ``syslog``)
   store them the same way (``emit_table``).
-- **The worker** (one thread) reads that topic as consumer group ``pipeline_{name}`` from its
-  committed offset, decodes a batch (up to ``batch_size`` events) into an Arrow table, runs
-  the filter section (:class:`~sluice.pipeline.executor.FilterChain`), routes the rows to
-  the outputs, flushes every output and only then commits the batch's next offset
-  (at-least-once: a crash before the commit replays the batch).
+- **The worker** reads that topic as consumer group ``pipeline_{name}`` from its committed
+  offset, decodes a batch (up to ``batch_size`` events) into an Arrow table and runs the
+  filter section (:class:`~sluice.pipeline.executor.FilterChain`); its delivery thread
+  routes the rows to the outputs, flushes every output and only then commits the batch's
+  next offset (at-least-once: a crash before the commit replays the batch). The two
+  threads overlap: batch N+1 is filtered while batch N is written; batches are written
+  and committed in order.
 - **Dead letters** go to ``pipeline_{name}_dlq`` as JSON ``{pipeline, plugin, reason, event,
   @timestamp}``: values that are not JSON objects, whole batches a filter failed on (e.g.
   an SQL error), and rows an output rejected (e.g. an Elasticsearch mapping error). An
@@ -28,13 +30,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pyarrow as pa
@@ -43,18 +47,17 @@ from sluice.bus import Bus, Headers, Records, TopicExistsError, TopicPartition
 from sluice.pipeline.compiler import ConditionalNode, Node, Pipeline, PluginNode, compile_pipeline
 from sluice.pipeline.errors import ConfigError
 from sluice.pipeline.executor import FilterChain, KernelRegistry, route_outputs
-from sluice.pipeline.jsonl import encode_jsonl
 from sluice.pipeline.run.chunks import (
     ARROW_HEADER,
     ChunkDecoder,
     chunk_events,
+    decode_batch,
     decode_chunk,
-    from_ipc,
+    rows_of,
     stamped,
     table_events,
     to_ipc,
 )
-from sluice.pipeline.run.events import decode_events
 from sluice.pipeline.run.live import live_fields
 from sluice.plugins.filters import filter_kernels
 from sluice.plugins.inputs import Event, Input, InputContext, make_input
@@ -69,6 +72,20 @@ _ARROW: Headers = ((ARROW_HEADER, b"1"),)
 FETCH_BYTES = 16 * 1024 * 1024
 """Bytes of input values per worker batch (besides ``batch_size`` records): JSON-lines
 chunks hold thousands of events each."""
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Filtered:
+    """A filtered batch on its way to the delivery thread."""
+
+    events: int  # decoded events, before the filters
+    out: pa.Table
+    dead: list[bytes]
+    offset: int
+    next_offset: int
 
 
 def check_name(name: str) -> str:
@@ -248,82 +265,110 @@ class PipelineRunner:
         try:
             self._consume()
         except BaseException as exc:  # reported by status(); the pipeline is failed
-            with self._lock:
-                self.worker_error = f"{type(exc).__name__}: {exc}"
-                self.state = "failure"
+            self.worker_error = f"{type(exc).__name__}: {exc}"
+            self.state = "failure"
             log.exception("Pipeline %s: the worker stopped.", self.name)
 
+    def _retrying(self, offset: int, work: Callable[[], _T]) -> _T | None:
+        """``work()``, retried with backoff while it raises (an output failing as a whole);
+        ``None`` when the pipeline stops first."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                return work()
+            except Exception as exc:
+                attempt += 1
+                with self._lock:
+                    self.stats.retries += 1
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("Pipeline %s: batch at offset %d failed (attempt %d), "
+                            "retrying: %s", self.name, offset, attempt, exc)  # fmt: skip
+                self._stop.wait(min(5.0, 0.1 * 2**attempt))
+        return None
+
     def _consume(self) -> None:
+        """Fetch, decode and filter batch N+1 on this thread while the delivery thread
+        writes batch N to the outputs, flushes them and commits N's next offset; batches
+        are delivered and committed in order, each only once its outputs are flushed."""
         tp = TopicPartition(self.in_topic, 0)
         committed = self.bus.committed(self.group, tp)
         offset = committed if committed is not None else self.bus.earliest_offset(*tp)
-        while not self._stop.is_set():
-            result = self.bus.fetch(
-                self.in_topic, 0, offset, self.batch_size, max_bytes=FETCH_BYTES, wait_ms=200
-            )
-            records = list(result.records())
-            if not records:
-                continue
-            values = [r.value for r in records]
-            headers = [r.headers for r in records]
-            attempt = 0
-            while not self._stop.is_set():
-                try:
-                    self.process(values, headers)
-                    break
-                except Exception as exc:  # an output failed as a whole: retry the batch
-                    attempt += 1
-                    with self._lock:
-                        self.stats.retries += 1
-                        self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("Pipeline %s: batch at offset %d failed (attempt %d), "
-                                "retrying: %s", self.name, offset, attempt, exc)  # fmt: skip
-                    self._stop.wait(min(5.0, 0.1 * 2**attempt))
-            else:
-                return
-            offset = records[-1].offset + 1
-            self.bus.commit(self.group, {tp: offset})
+        handoff: queue.Queue[_Filtered] = queue.Queue(maxsize=1)
+        failed: list[BaseException] = []
+        done = threading.Event()
+        delivery = threading.Thread(
+            target=self._deliver_loop, args=(handoff, tp, done, failed),
+            name=f"pipeline-{self.name}-out", daemon=True,
+        )  # fmt: skip
+        delivery.start()
+        try:
+            while not self._stop.is_set() and delivery.is_alive():
+                result = self.bus.fetch(
+                    self.in_topic, 0, offset, self.batch_size, max_bytes=FETCH_BYTES, wait_ms=200
+                )
+                records = list(result.records())
+                if not records:
+                    continue
+                values = [r.value for r in records]
+                headers = [r.headers for r in records]
+                filtered = self._retrying(offset, partial(self._filter, values, headers))
+                if filtered is None:
+                    return
+                table, out, dead = filtered
+                item = _Filtered(table.num_rows, out, dead, offset, records[-1].offset + 1)
+                offset = item.next_offset
+                while not self._stop.is_set() and delivery.is_alive():
+                    try:
+                        handoff.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        finally:
+            done.set()
+            delivery.join()
+        if failed:
+            raise failed[0]
 
-    def _decode(
-        self, values: list[bytes], headers: list[Headers] | None
-    ) -> tuple[pa.Table, list[bytes], list[tuple[int, str]]]:
-        """The batch as one table: JSON values through :func:`decode_events`, Arrow values
-        (the bulk path of JSON-lines inputs) as they are. When the parts do not concatenate
-        (a field with two kinds of value), the Arrow parts become JSON values and the batch
-        takes the per-event path. Returns the table, the values ``bad`` indexes, and ``bad``."""
-        arrow = [h == _ARROW for h in headers] if headers is not None else []
-        if not any(arrow):
-            table, _kept, bad = decode_events(values)
-            return table, values, bad
-        parts: list[pa.Table] = []
-        clean = True
-        for i, value in enumerate(values):
-            if arrow[i]:
-                parts.append(from_ipc(value))
-            elif i == 0 or arrow[i - 1]:  # a run of JSON values starts here
-                end = arrow.index(True, i) if True in arrow[i:] else len(values)
-                table, _kept, bad = decode_events(values[i:end])
-                clean = clean and not bad
-                parts.append(table)
-        if clean:
-            try:
-                return pa.concat_tables(parts, promote_options="permissive"), values, []
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                pass
-        flat: list[bytes] = []
-        for value, is_arrow in zip(values, arrow, strict=True):
-            if not is_arrow:
-                flat.append(value)
-            else:
-                flat.extend(orjson.dumps(row) for row in _rows(from_ipc(value)))
-        table, _kept, bad = decode_events(flat)
-        return table, flat, bad
+    def _deliver_loop(
+        self,
+        handoff: queue.Queue[_Filtered],
+        tp: TopicPartition,
+        done: threading.Event,
+        failed: list[BaseException],
+    ) -> None:
+        """The delivery thread: outputs, dead letters and the commit, batch after batch,
+        until the worker is done and nothing is left (or the pipeline stops)."""
+        try:
+            while True:
+                try:
+                    item = handoff.get(timeout=0.1)
+                except queue.Empty:
+                    if done.is_set() or self._stop.is_set():
+                        return
+                    continue
+                delivered = self._retrying(
+                    item.offset, partial(self._deliver, item.out, item.dead, item.events)
+                )
+                if delivered is None:
+                    return
+                self.bus.commit(self.group, {tp: item.next_offset})
+        except BaseException as exc:  # the worker re-raises it
+            failed.append(exc)
 
     def process(self, values: list[bytes], headers: list[Headers] | None = None) -> pa.Table:
         """Filters and outputs over one batch of input values (and their record headers,
         which mark JSON-lines chunks); returns the filtered events.
         Raises when an output fails as a whole (nothing is committed then)."""
-        table, values, bad = self._decode(values, headers)
+        table, out, dead = self._filter(values, headers)
+        self._deliver(out, dead, table.num_rows)
+        return out
+
+    def _filter(
+        self, values: list[bytes], headers: list[Headers] | None
+    ) -> tuple[pa.Table, pa.Table, list[bytes]]:
+        """The batch decoded and filtered: (decoded events, filtered events, dead letters
+        of values that are not events and of a batch a filter failed on)."""
+        table, values, bad = decode_batch(values, headers)
         dead: list[bytes] = [
             self._dead("input", reason, values[i].decode("utf-8", "replace")) for i, reason in bad
         ]
@@ -333,15 +378,22 @@ class PipelineRunner:
             reason = f"filter failed: {type(exc).__name__}: {exc}"
             log.error("Pipeline %s: %s; %d events to %s.", self.name, reason, table.num_rows,
                       self.dlq_topic)  # fmt: skip
-            dead.extend(self._dead("filter", reason, e) for e in _rows(table))
+            dead.extend(self._dead("filter", reason, e) for e in rows_of(table))
             out = table.slice(0, 0)
+        return table, out, dead
+
+    def _deliver(self, out: pa.Table, dead: list[bytes], events: int) -> bool:
+        """Route ``out`` to the outputs, flush them, store the dead letters (``dead`` and
+        the rows outputs rejected) and count the batch (``events`` decoded). Raises when an
+        output fails as a whole; safe to call again with the same batch then."""
+        dead = list(dead)
         for node, rows in route_outputs(self.pipeline.outputs, out):
             rejected = self.outputs[node.id].write(rows)
             if rejected:
-                events = _rows(rows.take(pa.array([i for i, _ in rejected], pa.int64())))
+                events_ = rows_of(rows.take(pa.array([i for i, _ in rejected], pa.int64())))
                 dead.extend(
                     self._dead(node.id, reason, e)
-                    for (_, reason), e in zip(rejected, events, strict=True)
+                    for (_, reason), e in zip(rejected, events_, strict=True)
                 )
         for output in self.outputs.values():
             output.flush()
@@ -349,10 +401,10 @@ class PipelineRunner:
             self.bus.produce(self.dlq_topic, 0, Records(values=dead))
         with self._lock:
             self.stats.batches += 1
-            self.stats.events_filtered += table.num_rows - out.num_rows
+            self.stats.events_filtered += events - out.num_rows
             self.stats.events_out += out.num_rows
             self.stats.dead_letters += len(dead)
-        return out
+        return True
 
     def _dead(self, plugin: str, reason: str, event: Any) -> bytes:
         return orjson.dumps({
@@ -391,12 +443,3 @@ class PipelineRunner:
                 return True
             time.sleep(0.05)
         return False
-
-
-def _rows(table: pa.Table) -> list[Any]:
-    """Rows as JSON-ready objects (through the same encoder outputs use)."""
-    if table.num_rows == 0:
-        return []
-    hidden = [c for c in table.column_names if c.startswith("__sluice")]
-    data = encode_jsonl(table.drop_columns(hidden), drop=()).split(b"\n")[:-1]
-    return [orjson.loads(line) for line in data]
