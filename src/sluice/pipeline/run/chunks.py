@@ -230,11 +230,15 @@ def table_events(table: pa.Table, stamp: dict[str, Any]) -> list[bytes]:
 
 
 def to_ipc(table: pa.Table) -> bytes:
-    """``table`` in the Arrow IPC stream format (one bus record value)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    """``table`` in the Arrow IPC stream format (one bus record value). The stream is
+    measured first and written once into a buffer of its size (no regrowth)."""
+    mock = pa.MockOutputStream()
+    with pa.ipc.new_stream(mock, table.schema) as writer:
         writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
+    out = pa.allocate_buffer(mock.size())
+    with pa.ipc.new_stream(pa.FixedSizeBufferWriter(out), table.schema) as writer:
+        writer.write_table(table)
+    return bytes(out.to_pybytes())
 
 
 def from_ipc(value: bytes) -> pa.Table:

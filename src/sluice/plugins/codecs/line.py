@@ -38,6 +38,19 @@ def _text(raw: bytes) -> str:
     return text[:-1] if text.endswith("\r") else text
 
 
+def _one_string(data: bytes) -> pa.Array:
+    """``data`` as a one-row string column sharing its memory; ``ArrowInvalid`` when it is
+    not UTF-8."""
+    wide = len(data) >= 1 << 31
+    bounds = pa.array([0, len(data)], pa.int64() if wide else pa.int32()).buffers()[1]
+    column = pa.Array.from_buffers(
+        pa.large_string() if wide else pa.string(), 1, [None, bounds, pa.py_buffer(data)]
+    )
+    if not data.isascii():
+        column.validate(full=True)
+    return column
+
+
 def split_lines(data: bytes, delimiter: bytes = b"\n") -> pa.Array:
     """The lines of ``data`` as one Arrow string column, exactly
     ``[_text(line) for line in data.split(delimiter)]`` without the empty string after a
@@ -51,7 +64,7 @@ def split_lines(data: bytes, delimiter: bytes = b"\n") -> pa.Array:
     if not data:
         return pa.array([], pa.string())
     try:
-        column = pa.array([data], pa.string())  # checks UTF-8 (no copy of Python objects)
+        column = _one_string(data)
     except pa.ArrowInvalid:
         if not delimiter.isascii():  # replacement could change where a delimiter is
             parts = data.split(delimiter)
