@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from sluice.pipeline.grok import Grok
 from sluice.pipeline.jsonl import encode_jsonl
 from sluice.pipeline.settings.filters import GrokSettings
+from sluice.plugins.codecs.line import split_lines
 
 __all__ = ["main", "run"]
 
@@ -77,18 +78,9 @@ def blocks(path: Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
 
 
 def lines_of(block: bytes) -> pa.Array:
-    """The lines of ``block`` as a string column (no line ends; invalid UTF-8 replaced)."""
-    body = block[:-1] if block.endswith(b"\n") else block
-    whole = pa.array([body], pa.large_binary())
-    lines = pc.list_flatten(pc.split_pattern(whole, b"\n"))
-    try:
-        out = lines.cast(pa.string())  # validates UTF-8
-    except pa.ArrowInvalid:
-        text = body.decode("utf-8", "replace")
-        out = pc.list_flatten(pc.split_pattern(pa.array([text], pa.string()), "\n"))
-    if b"\r" in block:
-        out = pc.utf8_rtrim(out, characters="\r")
-    return out
+    """The lines of ``block`` as a string column (no line ends; invalid UTF-8 replaced),
+    split as the pipeline's ``file`` input splits them."""
+    return split_lines(block)
 
 
 def process(grok: Grok, block: bytes) -> tuple[bytes, int]:
