@@ -8,8 +8,8 @@ first (not timed), then mined in order; the output is one cluster id per input l
 order; the last stdout line reports ``templates`` (clusters found) and ``templates_per_s``
 (messages per second of mining). The miner runs as a ``model_ts_custom`` node would with the
 log platform's defaults (one level, ``st`` 0.875, depth 7, ``max_child`` 100, lower-cased,
-1000 characters) and Sluice's default masks plus a ``HEX`` mask for long hex ids, over
-micro-batches of 50,000 messages (the runtime's default ``batch_records``).
+1000 characters) and Sluice's default masks (``DrainConfig()``), over micro-batches of
+50,000 messages (the runtime's default ``batch_records``).
 """
 
 from __future__ import annotations
@@ -20,19 +20,11 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from bench.runners._common import emit, parse_args
-from sluice.runtime.mining import DEFAULT_VARIABLES, DrainConfig, MaskRule, TemplateMiner
+from sluice.runtime.mining import DrainConfig, TemplateMiner
 
 __all__: list[str] = []
 
 BATCH = 50_000
-_HEX = ("HEX", r"\b[0-9a-f]{8,}\b")
-
-
-def _config() -> DrainConfig:
-    names = [name for name, _ in DEFAULT_VARIABLES]
-    rules = list(DEFAULT_VARIABLES)
-    rules.insert(names.index("NUMBER"), _HEX)
-    return DrainConfig(variables=tuple(MaskRule(name=n, regex=r) for n, r in rules))
 
 
 def _messages(path: str) -> pa.Array:
@@ -48,7 +40,7 @@ def _messages(path: str) -> pa.Array:
 def main() -> None:
     args = parse_args("Sluice Drain runner", ("w4",))
     messages = _messages(args.input)
-    miner = TemplateMiner(_config())
+    miner = TemplateMiner(DrainConfig())
     start = time.perf_counter()
     ids = [
         miner.mine(messages.slice(offset, BATCH)).cluster_ids()

@@ -50,12 +50,14 @@ def test_default_masks_name_variables_and_keep_separators() -> None:
         "Connection to 10.9.8.7:80 refused after 12 retries at 2026-01-02 03:04:05.123",
         "GET https://shop.example.com/a?b=1 took 35ms for /var/log/app.log",
         "id 123e4567-e89b-12d3-a456-426614174000 done",
+        "trace 4bf92f3577b34da6a3ce929d0e0e4736 span 0x00f067aa0ba902b7 at 1795000020000",
     ]
     _, ids, patterns = mine(DrainConfig(), lines)
-    assert ids == [0, 0, 1, 2]
+    assert ids == [0, 0, 1, 2, 3]
     assert patterns[0] == "connection to #IP-PORT# refused after #NUMBER# retries at #DATETIME#"
     assert patterns[2] == "get #URL# took #NUMBER#ms for #PATH#"
     assert patterns[3] == "id #UUID# done"
+    assert patterns[4] == "trace #HEX# span #HEX# at #HEX#"  # 8+ digits count as hex
 
 
 def test_case_sensitivity() -> None:

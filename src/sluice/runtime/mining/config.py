@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 __all__ = [
     "DEFAULT_DELIMITER",
     "DEFAULT_VARIABLES",
+    "HEX_REGEX",
     "DrainConfig",
     "Level",
     "MaskRule",
@@ -40,6 +41,11 @@ DEFAULT_DELIMITER = r"""->|--+|[\s"'`;,\[\]:()=|{}<>/\\!?^$.。：（，）【�
 """The log platform's default separators (its ``DELIMETER``): whitespace, quotes, brackets,
 punctuation (ASCII and CJK), ``--`` and ``->``. A run of separators splits two tokens."""
 
+HEX_REGEX = r"\b(?:0[xX])?[0-9a-fA-F]{8,}\b"
+"""A hex id: 8 or more hex digits, optionally ``0x``-prefixed. A run of 8 or more decimal
+digits is one too: random hex ids are sometimes all decimal, and naming them differently
+would split their template."""
+
 DEFAULT_VARIABLES: tuple[tuple[str, str], ...] = (
     ("URL", r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\"'<>]+"),
     (
@@ -52,11 +58,14 @@ DEFAULT_VARIABLES: tuple[tuple[str, str], ...] = (
     ("IP-PORT", r"\b(?:\d{1,3}\.){3}\d{1,3}:\d{1,5}\b"),
     ("IP", r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
     ("PATH", r"(?:/[\w.\-]+){2,}/?"),
+    ("HEX", HEX_REGEX),
     ("NUMBER", r"\b[0-9]+(?:\.[0-9]+)?"),
 )
-"""Default ``NAME: regex`` masks, applied in this order (the log platform's names; the
-expressions are Sluice's, RE2 syntax). ``NUMBER`` needs a word boundary only before the
-digits, so ``350ms`` becomes ``#NUMBER#ms`` while ``md5`` stays a word."""
+"""Default ``NAME: regex`` masks, applied in this order (the log platform's names plus
+``HEX``; the expressions are Sluice's, RE2 syntax). ``NUMBER`` needs a word boundary only
+before the digits, so ``350ms`` becomes ``#NUMBER#ms`` while ``md5`` stays a word. ``HEX``
+catches request and trace ids: left unmasked, every line holding one is distinct, and at
+``st`` 0.875 a short line with one such id never joins a cluster."""
 
 
 class MinerConfigError(ValueError):
