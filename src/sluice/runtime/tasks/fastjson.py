@@ -1,7 +1,8 @@
 """Decode big batches of JSON values in parallel pieces (the runtime's decode entry point).
 
 :func:`decode_values` cuts a batch into contiguous pieces of at least ``min_piece`` values
-(cut at chunk bounds when given a chunked array, so its chunks are not joined first), decodes
+(given a chunked array, its chunks are sliced instead of joined, and only runs of chunks
+under ``min_piece`` values are joined, so a piece may then be smaller), decodes
 each with the record codec (:func:`sluice.runtime.records.decode_json_values`) on a
 shared pool of ``os.cpu_count()`` threads (pyarrow's reader and kernels release the GIL), and
 joins the results: the tables end to end (no copy), the bad records' indices shifted back to
@@ -130,26 +131,35 @@ def decode_values(
 
 def _pieces(values: pa.ChunkedArray, step: int, min_piece: int) -> list[tuple[int, pa.Array]]:
     """``[(start, piece), ...]`` covering ``values`` in order: each chunk cut into slices of
-    at most ``step`` values (zero-copy), runs of slices under ``min_piece`` joined together
-    or onto the previous piece (the only copies)."""
+    at most ``step`` values (zero-copy); only runs of consecutive slices under ``min_piece``
+    are joined (small copies), up to ``min_piece`` values or the next bigger slice."""
     pieces: list[tuple[int, pa.Array]] = []
-    pending: list[pa.Array] = []
-    pending_start = position = 0
+    small: list[pa.Array] = []
+    small_start = small_count = position = 0
+
+    def flush() -> None:
+        nonlocal small_count
+        if small:
+            pieces.append((small_start, _concat(small)))
+            small.clear()
+            small_count = 0
+
     for chunk in values.chunks:
-        chunk = as_binary_array(chunk)
-        for at in range(0, len(chunk), step):
-            part = chunk.slice(at, step)
-            pending.append(part)
+        binary = as_binary_array(chunk)
+        for at in range(0, len(binary), step):
+            part = binary.slice(at, step)
+            if len(part) >= min_piece:
+                flush()
+                pieces.append((position, part))
+            else:
+                if not small:
+                    small_start = position
+                small.append(part)
+                small_count += len(part)
+                if small_count >= min_piece:
+                    flush()
             position += len(part)
-            if position - pending_start >= min_piece:
-                pieces.append((pending_start, _concat(pending)))
-                pending, pending_start = [], position
-    if pending:
-        if pieces:
-            start, last = pieces.pop()
-            pending.insert(0, last)
-            pending_start = start
-        pieces.append((pending_start, _concat(pending)))
+    flush()
     return pieces
 
 

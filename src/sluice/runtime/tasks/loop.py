@@ -14,9 +14,10 @@ is ticked every ``tick_interval_s`` while no input arrives, checkpoints after ba
 stores a final checkpoint when the loop stops cleanly.
 
 Stateless nodes fetch the next micro-batch on a helper thread while the current one is
-processed; a processor that also implements :class:`Preparing` gets that batch's
-:meth:`~Preparing.prepare` (decoding, typically) called on the helper thread too, so the
-decode of batch *n+1* overlaps the SQL, encoding and produce of batch *n*.
+processed; a processor that also implements :class:`Preparing` gets each batch's
+:meth:`~Preparing.prepare` (decoding, typically) called on a third thread, so the fetch of
+batch *n+2*, the decode of *n+1* and the SQL, encoding and produce of *n* overlap (at most
+three micro-batches in memory).
 
 :meth:`TaskLoop.stop` lets the in-flight batch finish and commit. An unexpected error stops
 the loop and is reported through the context's failure handler, which marks the node
@@ -44,6 +45,9 @@ __all__ = ["Preparing", "TaskLoop", "group_of"]
 
 log = logging.getLogger(__name__)
 
+_Fetched = tuple[MicroBatch, dict[TopicPartition, int], "Future[None] | None"]
+"""A micro-batch read ahead, the positions after it, and its ``prepare`` (if any)."""
+
 
 def group_of(task: NodeTask) -> str:
     """The consumer group of a node's task: ``sluice_flow{flow_id}_node{node_id}``."""
@@ -58,8 +62,8 @@ class Preparing(Protocol):
         """Do the input-only part of :meth:`Processor.process` for ``batch`` and keep the
         result on ``batch.prepared``.
 
-        Called on the fetch thread, at most once per batch, while an earlier batch is being
-        processed; it must not write anything nor touch state ``process`` changes. Whatever
+        Called on the loop's prepare thread, once per batch and in batch order, while an
+        earlier batch is being processed (``process`` runs only after it returned); it must not write anything nor touch state ``process`` changes. Whatever
         it raises fails the node as if ``process`` had raised it.
         """
 
@@ -91,6 +95,7 @@ class TaskLoop:
         self._preparing = (
             processor if self._stateful is None and isinstance(processor, Preparing) else None
         )
+        self._prepare_pool: ThreadPoolExecutor | None = None
         self._next_tick = 0.0
         self.error: str | None = None
 
@@ -170,28 +175,36 @@ class TaskLoop:
 
     def _run(self) -> None:
         # Stateless nodes fetch the next micro-batch on a helper thread while the current one
-        # is processed; each batch carries the positions after it, and only those are
-        # committed once its outputs are durable. A prefetched batch left when the loop
-        # stops is dropped uncommitted and read again on the next start (at-least-once).
+        # is processed, and a Preparing processor's prepare() runs on a third thread: batch
+        # n+2 is fetched while n+1 is prepared and n processed. Each batch carries the
+        # positions after it, and only those are committed once its outputs are durable.
+        # Batches fetched or prepared ahead when the loop stops are dropped uncommitted and
+        # read again on the next start (at-least-once).
         prefetch = self._stateful is None and self.ctx.settings.prefetch
-        pool = (
-            ThreadPoolExecutor(1, thread_name_prefix=f"sluice-fetch-{self.task.node_id}")
-            if prefetch
-            else None
-        )
-        pending: Future[tuple[MicroBatch, dict[TopicPartition, int]] | None] | None = None
+        name = f"sluice-fetch-{self.task.node_id}"
+        pool = ThreadPoolExecutor(1, thread_name_prefix=name) if prefetch else None
+        if pool is not None and self._preparing is not None:
+            self._prepare_pool = ThreadPoolExecutor(
+                1, thread_name_prefix=f"sluice-prepare-{self.task.node_id}"
+            )
+        pending: Future[_Fetched | None] | None = None
+        fetched: _Fetched | None
         try:
             while not self._stop.is_set():
                 if pool is None:
                     collected = self._collect()
+                    fetched = None if collected is None else (*collected, None)
                 else:
                     if pending is None:
-                        pending = pool.submit(self._collect_prepared)
-                    collected, pending = pending.result(), None
-                    if collected is not None and not self._stop.is_set():
-                        pending = pool.submit(self._collect_prepared)
-                if collected is not None:
-                    self._handle(*collected)
+                        pending = pool.submit(self._collect_ahead)
+                    fetched, pending = pending.result(), None
+                    if fetched is not None and not self._stop.is_set():
+                        pending = pool.submit(self._collect_ahead)
+                if fetched is not None:
+                    batch, positions, prepared = fetched
+                    if prepared is not None:
+                        prepared.result()
+                    self._handle(batch, positions)
                 elif self._stateful is not None and not self._stop.is_set():
                     self._tick(self._stateful)
             if self._stateful is not None:
@@ -214,6 +227,8 @@ class TaskLoop:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+            if self._prepare_pool is not None:
+                self._prepare_pool.shutdown(wait=True, cancel_futures=True)
             try:
                 self.processor.close()
             except Exception:
@@ -297,12 +312,16 @@ class TaskLoop:
         batch = MicroBatch({rt: InputBatch(rt, batches) for rt, batches in parts.items()})
         return batch, dict(self._positions)
 
-    def _collect_prepared(self) -> tuple[MicroBatch, dict[TopicPartition, int]] | None:
-        """:meth:`_collect` on the fetch thread, then the processor's ``prepare`` if any."""
+    def _collect_ahead(self) -> _Fetched | None:
+        """:meth:`_collect` on the fetch thread; the batch's ``prepare`` (if the processor
+        has one) is handed to the prepare thread, so the next fetch can start at once."""
         collected = self._collect()
-        if collected is not None and self._preparing is not None:
-            self._preparing.prepare(collected[0])
-        return collected
+        if collected is None:
+            return None
+        prepared = None
+        if self._prepare_pool is not None and self._preparing is not None:
+            prepared = self._prepare_pool.submit(self._preparing.prepare, collected[0])
+        return collected[0], collected[1], prepared
 
     def _handle(self, batch: MicroBatch, positions: dict[TopicPartition, int]) -> None:
         """Process one batch and commit ``positions``: where its inputs end."""
