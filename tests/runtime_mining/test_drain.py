@@ -202,3 +202,34 @@ def test_big_batches_are_masked_in_parallel_pieces_with_the_same_result(
     parallel._workers = 3
     assert parallel.mask(lines).equals(whole)
     assert whole[5].as_py() == "req #NUMBER# from #IP# took #NUMBER#ms"
+
+
+@pytest.mark.parametrize("st", [0.5, 0.75, 0.875, 1.0])
+def test_the_exact_index_answers_as_the_leaf_scan_would(
+    st: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    from sluice.runtime.mining import drain
+
+    rng = random.Random(7)
+    words = ["a", "b", "c", "d", "x1", "y2", WILDCARD]
+    lines = [[rng.choice(words) for _ in range(rng.randint(0, 9))] for _ in range(3000)]
+
+    def run() -> list[tuple[int, bool, str]]:
+        tree = DrainTree("05", st=st, depth=4, max_child=4, max_clusters=10_000)
+        out = []
+        for tokens in lines:
+            cluster, created = tree.add(tokens, [""] + [" "] * len(tokens))
+            out.append((cluster.id, created, cluster.pattern()))
+        return out
+
+    fast = run()
+    original = drain._Node.hold
+
+    def scan_only(self: drain._Node, cluster: drain.Cluster) -> None:
+        original(self, cluster)
+        self.wild = True
+
+    monkeypatch.setattr(drain._Node, "hold", scan_only)
+    assert run() == fast

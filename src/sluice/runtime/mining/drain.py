@@ -73,11 +73,27 @@ class Cluster:
 
 
 class _Node:
-    __slots__ = ("children", "leaf")
+    """A tree node; leaves hold clusters, plus an exact index of their templates.
+
+    While no template of the leaf has a wildcard (``wild`` false), a line whose length allows
+    no mismatch at ``st`` (``(n - 1) / n < st``: every line of up to 7 tokens at 0.875) can
+    only join a cluster whose template equals it, so ``exact`` answers in one lookup what
+    the scan over the leaf would; a leaf of thousands of clusters stays cheap.
+    """
+
+    __slots__ = ("children", "exact", "leaf", "wild")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
         self.leaf: list[Cluster] = []
+        self.exact: dict[tuple[str, ...], Cluster] = {}
+        self.wild = False
+
+    def hold(self, cluster: Cluster) -> None:
+        """Add ``cluster`` to this leaf and its index."""
+        self.leaf.append(cluster)
+        self.exact.setdefault(tuple(cluster.tokens), cluster)
+        self.wild = self.wild or cluster.wildcards > 0
 
 
 def _has_digit(token: str) -> bool:
@@ -112,8 +128,8 @@ class DrainTree:
         Raises:
             TooManyClusters: the line needs a new cluster and the level is full.
         """
-        found = self._match(tokens)
-        if found is not None:
+        node, found = self._match(tokens)
+        if node is not None and found is not None:
             found.size += count
             template = found.tokens
             if template != tokens:
@@ -124,6 +140,7 @@ class DrainTree:
                         changed = True
                 if changed:
                     found.wildcards = template.count(WILDCARD)
+                    node.wild = True
             return found, False
         if len(self.clusters) >= self.max_clusters:
             raise TooManyClusters(
@@ -134,23 +151,26 @@ class DrainTree:
             len(self.clusters), list(tokens), list(gaps), signature_of(self.level, tokens), count
         )
         self.clusters.append(cluster)
-        self._insert_leaf(tokens).leaf.append(cluster)
+        self._insert_leaf(tokens).hold(cluster)
         return cluster, True
 
-    def _match(self, tokens: list[str]) -> Cluster | None:
+    def _match(self, tokens: list[str]) -> tuple[_Node | None, Cluster | None]:
+        """The leaf of ``tokens`` and the cluster they join there (``None`` when none)."""
         node = self._root.get(len(tokens))
         if node is None:
-            return None
+            return None, None
         for token in tokens[: self.prefix]:
             child = node.children.get(token)
             if child is None:
                 child = node.children.get(WILDCARD)
                 if child is None:
-                    return None
+                    return None, None
             node = child
+        n = len(tokens)
+        if not node.wild and (n == 0 or (n - 1) / n < self.st):
+            return node, node.exact.get(tuple(tokens))
         best: Cluster | None = None
         best_key = (-1.0, 0)
-        n = len(tokens)
         for cluster in node.leaf:
             same = 0
             for a, b in zip(cluster.tokens, tokens, strict=True):
@@ -160,7 +180,7 @@ class DrainTree:
             key = (sim, -cluster.wildcards)
             if sim >= self.st and key > best_key:
                 best, best_key = cluster, key
-        return best
+        return node, best
 
     def _insert_leaf(self, tokens: list[str]) -> _Node:
         node = self._root.get(len(tokens))
@@ -227,5 +247,5 @@ def _load(data: dict[str, Any], clusters: list[Cluster]) -> _Node:
     for i in data.get("l") or []:
         if not 0 <= int(i) < len(clusters):
             raise SnapshotError(f"the tree names cluster {i}, which the snapshot lacks")
-        node.leaf.append(clusters[int(i)])
+        node.hold(clusters[int(i)])
     return node
