@@ -11,11 +11,12 @@ One :class:`DrainTree` clusters token sequences at one similarity threshold ``st
   positions where the line differs become wildcards;
 - otherwise the line opens a new cluster, placed by the insert rules above.
 
-Counting wildcard positions as matches makes membership monotonic: a line that joined a
-cluster keeps matching it after the template generalises, so repeated lines never open
-clusters with an identical first template. A cluster's ``signature`` is therefore a stable
-hash of the template it was created with (level name and tokens): it stays the same while
-the template generalises, and distinct clusters of a level never share it.
+Counting wildcard positions as matches makes similarity monotonic: a cluster's template
+still matches every line that joined it after it generalises. A line searches the leaf where
+a cluster created from its tokens would sit, so no two clusters of a level are ever created
+from the same tokens. A cluster's ``signature`` is therefore a stable hash of the tokens it
+was created with (and the level name): it stays the same while the template generalises,
+and distinct clusters of a level never share it.
 
 :meth:`DrainTree.snapshot` / :meth:`DrainTree.restore` carry the clusters and the exact tree
 shape as JSON-ready data (the tree's routing depends on insertion history, so it is stored,

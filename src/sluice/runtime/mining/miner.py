@@ -5,8 +5,8 @@ are Arrow kernels (:mod:`sluice.runtime.mining.masking`); the tree walk
 (:mod:`sluice.runtime.mining.drain`) runs once per *distinct* masked line and level, in order
 of first appearance; results go back to the rows with Arrow ``take``. Identical masked lines
 of one batch therefore share the cluster chosen at their first appearance (sequential Drain
-would decide each copy after the lines between them; for repeated lines the outcome is the
-same because membership is monotonic, see :mod:`~sluice.runtime.mining.drain`).
+decides each copy anew: a line in between can add a tree child on the copy's path or a
+closer cluster to its leaf, though the cluster first chosen would still match the copy).
 
 Example::
 
