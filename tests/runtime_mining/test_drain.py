@@ -233,3 +233,17 @@ def test_the_exact_index_answers_as_the_leaf_scan_would(
 
     monkeypatch.setattr(drain._Node, "hold", scan_only)
     assert run() == fast
+
+
+def test_one_batch_and_line_by_line_give_the_same_clusters() -> None:
+    from bench.gen import events
+
+    messages = [str(ev.record["message"]) for ev in events(1500, seed=3)]
+    truth = [ev.template for ev in events(1500, seed=3)]
+    batch = TemplateMiner(DrainConfig())
+    whole = batch.mine(pa.array(messages)).cluster_ids().to_pylist()
+    single = TemplateMiner(DrainConfig())
+    one_by_one = [single.mine(pa.array([m])).cluster_ids()[0].as_py() for m in messages]
+    assert whole == one_by_one
+    assert batch.templates() == single.templates()
+    assert len(set(zip(whole, truth, strict=True))) == len(set(truth)) == len(set(whole))
