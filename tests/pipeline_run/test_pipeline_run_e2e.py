@@ -12,6 +12,8 @@ from pipeline_run_helpers import free_port, read_topic, wait_for  # type: ignore
 
 from sluice.bus import Bus
 from sluice.pipeline.run import PipelineRunner
+from sluice.pipeline.run.chunks import from_ipc
+from sluice.plugins.inputs.base import hostname
 
 
 def test_tcp_json_lines_into_a_result_table(bus: Bus, tmp_path: Path) -> None:
@@ -174,3 +176,14 @@ def test_file_input_plain_lines_in_bulk_match_the_per_event_path(bus: Bus, tmp_p
         assert b == e
         assert list(b)[:6] == ["message", "path", "host", "@version", "type", "via"]
     assert bulk[0]["word"] == "one" and bulk[0]["path"] == str(log)
+
+
+def test_plain_lines_store_only_the_fields_a_line_output_reads(bus: Bus, tmp_path: Path) -> None:
+    log, out = tmp_path / "in.log", tmp_path / "out.txt"
+    _write(log, ["a", "b"])
+    config = _file_config(log, out).replace("%{message}", "%{message} %{host}")
+    with PipelineRunner("narrow", config, bus, tmp_path / "s"):
+        assert wait_for(lambda: len(_out_lines(out)) == 2)
+    assert _out_lines(out) == [f"a {hostname()}", f"b {hostname()}"]
+    record = next(iter(bus.fetch("pipeline_narrow_in", 0, 0, 10).records()))
+    assert from_ipc(record.value).column_names == ["message", "host"]  # no path, @timestamp

@@ -30,6 +30,20 @@ W1 = """filter {
         ('filter { drop { percentage => 50 } }', None),
         ('filter { if "%{x}" == "1" { drop {} } sql { statement => "SELECT y FROM events" } }',
          None),
+        # a file output with a line/plain codec reads only what its format and path name
+        ('output { file { path => "/o/%{host}.log" codec => line { format => "%{m} %{+yyyy}" } } }',
+         {"host", "m", "@timestamp"}),
+        ('output { file { path => "/o" codec => line } }', {"@timestamp", "host", "message"}),
+        ('output { file { path => "/o" } }', None),  # json_lines: every field
+        ('output { stdout { codec => line } }', None),
+        ('output { if [level] == "x" { file { path => "/a" codec => line { format => "%{m}" } } }'
+         ' else { file { path => "/b" codec => plain { format => "%{[n][k]}" } } } }',
+         {"level", "m", "n"}),
+        ('output { file { path => "/a" codec => line { format => "%{m}" } } stdout { } }', None),
+        ('filter { sql { statement => "SELECT a FROM events" } }'
+         ' output { file { path => "/a" codec => line { format => "%{m}" } } }', {"a"}),
+        ('filter { mutate { add_field => { "x" => "1" } } }'
+         ' output { file { path => "/a" codec => line { format => "%{m}" } } }', None),
     ],
 )  # fmt: skip
 def test_live_fields(config: str, expected: set[str] | None) -> None:

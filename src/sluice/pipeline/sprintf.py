@@ -203,6 +203,20 @@ class Sprintf:
         """True when the template has no ``%{...}`` reference."""
         return all(p.literal is not None for p in self.parts)
 
+    @property
+    def fields(self) -> frozenset[str] | None:
+        """The top-level fields the template reads (a date reads ``@timestamp``), or
+        ``None`` when it reads the whole event."""
+        names: set[str] = set()
+        for part in self.parts:
+            if part.date is not None:
+                names.add("@timestamp")
+            elif part.path is not None:
+                if not part.path:
+                    return None
+                names.add(part.path[0])
+        return frozenset(names)
+
     def render(self, table: pa.Table) -> pa.Array:
         """The template for every row of ``table`` (absent references stay literal)."""
         n = table.num_rows
