@@ -7,7 +7,7 @@ Same contract as the drain3 runner (``bench.runners.drain3_miner``): the message
 first (not timed), then mined in order; the output is one cluster id per input line, in input
 order; the last stdout line reports ``templates`` (clusters found) and ``templates_per_s``
 (messages per second of mining). The miner runs as a ``model_ts_custom`` node would with the
-log platform's defaults (one level, ``st`` 0.875, depth 7, ``max_child`` 100, lower-cased,
+log platform's defaults (one level, ``st`` 0.875, depth 7, ``max_child`` 100, case-insensitive,
 1000 characters) and Sluice's default masks (``DrainConfig()``), over micro-batches of
 50,000 messages (the runtime's default ``batch_records``).
 """

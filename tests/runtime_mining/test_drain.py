@@ -54,15 +54,17 @@ def test_default_masks_name_variables_and_keep_separators() -> None:
     ]
     _, ids, patterns = mine(DrainConfig(), lines)
     assert ids == [0, 0, 1, 2, 3]
-    assert patterns[0] == "connection to #IP-PORT# refused after #NUMBER# retries at #DATETIME#"
-    assert patterns[2] == "get #URL# took #NUMBER#ms for #PATH#"
+    assert patterns[0] == "Connection to #IP-PORT# refused after #NUMBER# retries at #DATETIME#"
+    assert patterns[2] == "GET #URL# took #NUMBER#ms for #PATH#"
     assert patterns[3] == "id #UUID# done"
     assert patterns[4] == "trace #HEX# span #HEX# at #HEX#"  # 8+ digits count as hex
 
 
 def test_case_sensitivity() -> None:
     lines = ["User Alice Logged In", "user alice logged in"]
-    assert mine(DrainConfig(variables=(), levels=(Level(name="05", st=1.0),)), lines)[1] == [0, 0]
+    folded = mine(DrainConfig(variables=(), levels=(Level(name="05", st=1.0),)), lines)
+    assert folded[1] == [0, 0]
+    assert folded[2] == ["User Alice Logged In"] * 2  # shown as the first line had it
     sensitive = DrainConfig(variables=(), case_sensitive=True, levels=(Level(name="05", st=1.0),))
     assert mine(sensitive, lines)[1] == [0, 1]
 
@@ -75,8 +77,9 @@ def test_max_log_length_truncates_before_mining() -> None:
 
 def test_masks_that_re2_refuses_fall_back_to_python_re() -> None:
     rule = MaskRule(name="KEY", regex=r"(?<=key=)\w+")
-    _, ids, patterns = mine(DrainConfig(variables=(rule,)), ["set key=abc now", "set key=xyz now"])
-    assert patterns == ["set key=#KEY# now", "set key=#KEY# now"] and ids == [0, 0]
+    lines = ["SET Key=abc now", "set key=xyz now"]
+    _, ids, patterns = mine(DrainConfig(variables=(rule,)), lines)
+    assert patterns == ["SET Key=#KEY# now", "SET Key=#KEY# now"] and ids == [0, 0]
 
 
 def test_similarity_threshold_splits_or_merges() -> None:

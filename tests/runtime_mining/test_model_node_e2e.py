@@ -105,7 +105,7 @@ def test_model_node_mines_templates_dead_letters_and_keeps_clusters_over_restart
     assert {r["pattern"] for r in rows} == {
         "user #NUMBER# logged in from #IP#",
         "payment #NUMBER# failed: card declined by bank #NUMBER#",
-        "get /api/items/#NUMBER# took #NUMBER#ms",
+        "GET /api/items/#NUMBER# took #NUMBER#ms",
     }
     assert sum(r["is_new"] for r in rows) == 3
     signatures = {r["pattern"]: json.loads(r["log_signature"])["05"] for r in rows}

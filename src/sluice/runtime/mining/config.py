@@ -120,7 +120,9 @@ class DrainConfig(BaseModel):
         default=1000, ge=0, description="Characters kept per message (0: no limit)."
     )
     case_sensitive: bool = Field(
-        default=False, description="When false, messages are lower-cased before mining."
+        default=False,
+        description="When false, masks match and tokens compare case-insensitively "
+        "(patterns keep the case of the line that created the cluster).",
     )
     max_clusters: int = Field(
         default=100_000, ge=1, description="Bound on clusters per level (memory, state size)."

@@ -49,26 +49,35 @@ def signature_of(level: str, tokens: list[str]) -> str:
 
 
 class Cluster:
-    """A log template: its tokens (``#*#`` where lines differ), the separators of its first
-    line, how many lines joined it and its stable signature."""
+    """A log template: its tokens (``#*#`` where lines differ), the separators and the
+    tokens as shown (case kept) of its first line, how many lines joined it and its stable
+    signature."""
 
-    __slots__ = ("gaps", "id", "signature", "size", "tokens", "wildcards")
+    __slots__ = ("gaps", "id", "shown", "signature", "size", "tokens", "wildcards")
 
     def __init__(
-        self, cluster_id: int, tokens: list[str], gaps: list[str], signature: str, size: int = 1
+        self,
+        cluster_id: int,
+        tokens: list[str],
+        gaps: list[str],
+        signature: str,
+        size: int = 1,
+        shown: list[str] | None = None,
     ) -> None:
         self.id = cluster_id
         self.tokens = tokens
         self.gaps = gaps
+        self.shown = list(tokens) if shown is None else shown
         self.signature = signature
         self.size = size
         self.wildcards = tokens.count(WILDCARD)
 
     def pattern(self) -> str:
-        """The template as text: tokens with the first line's separators around them."""
+        """The template as text: the first line's tokens (``#*#`` where lines differ) with
+        its separators around them."""
         parts = [self.gaps[0]]
-        for token, gap in zip(self.tokens, self.gaps[1:], strict=True):
-            parts.append(token)
+        for token, shown, gap in zip(self.tokens, self.shown, self.gaps[1:], strict=True):
+            parts.append(WILDCARD if token == WILDCARD else shown)
             parts.append(gap)
         return "".join(parts)
 
@@ -123,8 +132,14 @@ class DrainTree:
         self.clusters: list[Cluster] = []
         self._root: dict[int, _Node] = {}
 
-    def add(self, tokens: list[str], gaps: list[str], count: int = 1) -> tuple[Cluster, bool]:
+    def add(
+        self, tokens: list[str], gaps: list[str], count: int = 1, shown: list[str] | None = None
+    ) -> tuple[Cluster, bool]:
         """Cluster one tokenised line seen ``count`` times; returns ``(cluster, created)``.
+
+        ``tokens`` are compared (case-folded by the caller when the miner is
+        case-insensitive); ``shown`` are the same tokens as the line had them (default:
+        ``tokens``), used by :meth:`Cluster.pattern` of a cluster the line creates.
 
         Raises:
             TooManyClusters: the line needs a new cluster and the level is full.
@@ -149,7 +164,12 @@ class DrainTree:
                 "more than the masks and similarity threshold allow"
             )
         cluster = Cluster(
-            len(self.clusters), list(tokens), list(gaps), signature_of(self.level, tokens), count
+            len(self.clusters),
+            list(tokens),
+            list(gaps),
+            signature_of(self.level, tokens),
+            count,
+            list(tokens if shown is None else shown),
         )
         self.clusters.append(cluster)
         self._insert_leaf(tokens).hold(cluster)
@@ -205,7 +225,7 @@ class DrainTree:
         """The clusters and the tree as JSON-ready data."""
         return {
             "level": self.level,
-            "clusters": [[c.signature, c.size, c.tokens, c.gaps] for c in self.clusters],
+            "clusters": [[c.signature, c.size, c.tokens, c.gaps, c.shown] for c in self.clusters],
             "tree": {str(n): _dump(node) for n, node in self._root.items()},
         }
 
@@ -219,10 +239,16 @@ class DrainTree:
             if data["level"] != self.level:
                 raise SnapshotError(f"snapshot of level {data['level']!r}, not {self.level!r}")
             clusters = []
-            for i, (sig, size, tokens, gaps) in enumerate(data["clusters"]):
-                if len(gaps) != len(tokens) + 1 or not all(isinstance(t, str) for t in tokens):
+            for i, (sig, size, tokens, gaps, shown) in enumerate(data["clusters"]):
+                if (
+                    len(gaps) != len(tokens) + 1
+                    or len(shown) != len(tokens)
+                    or not all(isinstance(t, str) for t in [*tokens, *gaps, *shown])
+                ):
                     raise SnapshotError(f"cluster {i} has a malformed template")
-                clusters.append(Cluster(i, list(tokens), list(gaps), str(sig), int(size)))
+                clusters.append(
+                    Cluster(i, list(tokens), list(gaps), str(sig), int(size), list(shown))
+                )
             root = {int(n): _load(node, clusters) for n, node in data["tree"].items()}
         except SnapshotError:
             raise

@@ -1,11 +1,12 @@
-"""Batch preparation for the miner: truncate, case-fold, mask, dedupe, tokenise.
+"""Batch preparation for the miner: truncate, mask, dedupe, case-fold, tokenise.
 
-:meth:`Masker.prepare` works on a whole Arrow array of messages at once: truncation and
-lower-casing are Arrow kernels, every mask RE2 can compile is one
-``pyarrow.compute.replace_substring_regex`` pass, and the masked lines are dictionary-encoded
-so the rest (tokenising, the tree walk) runs once per *distinct* masked line. A mask RE2
-refuses (look-arounds, back-references) falls back to Python :mod:`re`, applied to the
-distinct lines only, with that mask and every later one (masks apply in order).
+:meth:`Masker.prepare` works on a whole Arrow array of messages at once: truncation is an
+Arrow kernel, every mask RE2 can compile is one ``pyarrow.compute.replace_substring_regex``
+pass (case-insensitive unless the miner is case-sensitive), and the masked lines are
+dictionary-encoded so the rest runs once per *distinct* masked line. A mask RE2 refuses
+(look-arounds, back-references) falls back to Python :mod:`re`, applied to the distinct lines
+only, with that mask and every later one (masks apply in order). Case folding happens last,
+on the distinct lines: lines equal but for case become one, shown as the first of them.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def _executor() -> ThreadPoolExecutor:
 class Prepared:
     """A batch of messages reduced to its distinct masked lines.
 
-    ``lines[indices[i]]`` is the masked form of message ``i``; ``lines`` are in order of
-    first appearance.
+    ``lines[indices[i]]`` is the masked form of message ``i`` (for a case-insensitive
+    masker: of the first message equal to it but for case); ``lines`` are in order of first
+    appearance and distinct (case-insensitively when the masker is).
     """
 
     lines: list[str]
@@ -60,7 +62,7 @@ def _re2_ok(pattern: str) -> bool:
 
 
 class Masker:
-    """Applies ``max_log_length``, case folding and the masks to batches of messages.
+    """Applies ``max_log_length``, the masks and case folding to batches of messages.
 
     Raises:
         MinerConfigError: a mask is a valid regex for neither RE2 nor Python.
@@ -87,7 +89,7 @@ class Masker:
             self._python.append((compiled, replacement.replace("\\", "\\\\")))
 
     def mask(self, messages: pa.Array) -> pa.Array:
-        """Truncated, case-folded messages with the RE2 masks applied (Arrow kernels only).
+        """Truncated messages with the RE2 masks applied (Arrow kernels only).
 
         A batch of at least ``2 * MIN_PIECE`` messages is cut into pieces masked in parallel
         (one per CPU, at most 4); the result is the same as one pass.
@@ -103,8 +105,6 @@ class Masker:
         out = messages
         if self.max_length and (pc.max(pc.binary_length(out)).as_py() or 0) > self.max_length:
             out = pc.utf8_slice_codeunits(out, 0, self.max_length)
-        if not self.case_sensitive:
-            out = pc.utf8_lower(out)
         for pattern, replacement in self._arrow:
             out = pc.replace_substring_regex(out, pattern=pattern, replacement=replacement)
         return out
@@ -124,17 +124,21 @@ class Masker:
         encoded = pc.dictionary_encode(self.mask(messages))
         lines: list[str] = encoded.dictionary.to_pylist()
         indices: pa.Array = encoded.indices
-        if not self._python:
+        if not self._python and self.case_sensitive:
             return Prepared(lines, indices)
-        remasked = []
+        slot: dict[str, int] = {}
+        shown: list[str] = []
+        remap: list[int] = []
         for line in lines:
             for compiled, replacement in self._python:
                 line = compiled.sub(replacement, line)
-            remasked.append(line)
-        slot: dict[str, int] = {}
-        remap = [slot.setdefault(line, len(slot)) for line in remasked]
-        mapped = pa.array(remap, pa.int32()).take(indices)
-        return Prepared(list(slot), mapped)
+            key = line if self.case_sensitive else line.lower()
+            found = slot.get(key)
+            if found is None:
+                found = slot[key] = len(shown)
+                shown.append(line)
+            remap.append(found)
+        return Prepared(shown, pa.array(remap, pa.int32()).take(indices))
 
 
 class Tokenizer:

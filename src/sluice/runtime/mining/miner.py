@@ -143,11 +143,13 @@ class TemplateMiner:
         per_level: list[list[Cluster]] = [[] for _ in self.trees]
         created: list[bool] = []
         counts = _counts(prepared.indices, len(prepared.lines))
+        fold = not self.config.case_sensitive
         for line, count in zip(prepared.lines, counts, strict=True):
-            tokens, gaps = split(line)
+            shown, gaps = split(line)
+            tokens = [t.lower() for t in shown] if fold else shown
             opened = False
             for tree, found in zip(self.trees, per_level, strict=True):
-                cluster, new = tree.add(tokens, gaps, count)
+                cluster, new = tree.add(tokens, gaps, count, shown)
                 found.append(cluster)
                 opened = opened or new
             created.append(opened)
