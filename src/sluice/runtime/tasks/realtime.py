@@ -113,7 +113,12 @@ class RealtimeProcessor:
 
     def prepare(self, batch: MicroBatch) -> None:
         """Decode the stream input ahead of :meth:`process` (the loop calls this on its fetch
-        thread, so the decode of the next batch overlaps this batch's SQL and produce)."""
+        thread, so the decode of the next batch overlaps this batch's SQL and produce).
+
+        The windowed subclasses decode in their own ``process``: for them this does nothing.
+        """
+        if type(self) is not RealtimeProcessor:
+            return
         source = batch.inputs.get(self.input_rt)
         if source is not None:
             batch.prepared = self._decode(source)
