@@ -265,8 +265,9 @@ class PipelineRunner:
         try:
             self._consume()
         except BaseException as exc:  # reported by status(); the pipeline is failed
-            self.worker_error = f"{type(exc).__name__}: {exc}"
-            self.state = "failure"
+            with self._lock:
+                self.worker_error = f"{type(exc).__name__}: {exc}"
+                self.state = "failure"
             log.exception("Pipeline %s: the worker stopped.", self.name)
 
     def _retrying(self, offset: int, work: Callable[[], _T]) -> _T | None:
