@@ -80,6 +80,8 @@ TOOLS: tuple[Tool, ...] = (
          venv="polars", pip=("polars",), label="Polars"),
     Tool("bytewax", "runner", ("w1", "w3"), module="bench.runners.bytewax_flow",
          venv="bytewax", pip=("bytewax",), label="Bytewax (1 worker)"),
+    Tool("sluice-drain", "runner", ("w4",), module="bench.runners.sluice_drain_w4",
+         sluice=True, label="Sluice Drain miner (in-process)"),
     Tool("drain3", "runner", ("w4",), module="bench.runners.drain3_miner", venv="drain3",
          pip=("drain3",), label="drain3"),
     Tool("rsyslog", "daemon", ("w0", "w1", "w2"), label="rsyslog (2 workers)"),
