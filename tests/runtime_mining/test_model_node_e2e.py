@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import MiningServer, wait_until
+from sluice.testing import InProcessServer, wait_until
 
 SRC = "591_app_logs"
 OUT = "591_app_clustered"
@@ -69,7 +69,7 @@ def model_node(predict_args: list[dict[str, Any]] | None = None) -> dict[str, An
     }  # fmt: skip
 
 
-def make_flow(server: MiningServer, node: dict[str, Any] | None = None) -> int:
+def make_flow(server: InProcessServer, node: dict[str, Any] | None = None) -> int:
     server.make_table(591, "app_logs", FIELDS)
     source = {"id": 1, "node_type": "stream_source", "bk_biz_id": 591, "name": "app logs",
               "result_table_id": SRC, "from_nodes": []}  # fmt: skip
@@ -87,12 +87,12 @@ def logs(first: int, count: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def outputs(server: MiningServer) -> list[dict[str, Any]]:
+def outputs(server: InProcessServer) -> list[dict[str, Any]]:
     return [v for v in server.tail(OUT, 1000) if isinstance(v, dict)]
 
 
 def test_model_node_mines_templates_dead_letters_and_keeps_clusters_over_restart(
-    server: MiningServer,
+    server: InProcessServer,
 ) -> None:
     flow_id = make_flow(server)
     server.produce(SRC, [*logs(0, 300), {"host": "h9", "level": "WARN"}])
@@ -127,7 +127,7 @@ def test_model_node_mines_templates_dead_letters_and_keeps_clusters_over_restart
 
 
 def test_model_node_with_bad_arguments_fails_to_start_with_the_reason(
-    server: MiningServer,
+    server: InProcessServer,
 ) -> None:
     node = model_node([_arg("st_list", "0.9,0.8"), _arg("max_dist_list", "0.5")])
     flow_id = make_flow(server, node)
@@ -137,7 +137,7 @@ def test_model_node_with_bad_arguments_fails_to_start_with_the_reason(
 
 
 def test_model_node_whose_feature_field_is_not_an_input_field_fails_to_start(
-    server: MiningServer,
+    server: InProcessServer,
 ) -> None:
     node = model_node()
     node["input_config"]["input_node"]["fields"][1]["data_field_name"] = "message"
@@ -148,7 +148,7 @@ def test_model_node_whose_feature_field_is_not_an_input_field_fails_to_start(
 
 
 def test_model_node_without_output_fields_writes_the_input_fields_and_predictions(
-    server: MiningServer,
+    server: InProcessServer,
 ) -> None:
     node = model_node()
     node["output_config"]["output_node"]["fields"] = []
@@ -163,7 +163,7 @@ def test_model_node_without_output_fields_writes_the_input_fields_and_prediction
 
 
 def test_periodic_checkpoints_keep_the_clusters_when_no_final_checkpoint_is_written(
-    server: MiningServer, monkeypatch: pytest.MonkeyPatch
+    server: InProcessServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sluice.runtime.tasks.model_serving import ModelServingProcessor
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import bklog_params as P
 
-from conftest import MiningServer, wait_until
 from sluice.model.templates import render_template
+from sluice.testing import InProcessServer, wait_until
 
 SHAPES = (
     "error connection refused by upstream server while reading {n}",
@@ -37,7 +37,7 @@ def rendered(source_rt: str) -> list[dict[str, Any]]:
     return nodes
 
 
-def test_online_predict_flow_clusters_and_flattens_signatures(server: MiningServer) -> None:
+def test_online_predict_flow_clusters_and_flattens_signatures(server: InProcessServer) -> None:
     source_rt = server.make_table(P.BIZ, "bklog_demo_clean", P.source_fields)
     flow_id = server.create_flow("dev_2_7_online_flow", rendered(source_rt))
     records = [
