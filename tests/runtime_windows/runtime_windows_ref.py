@@ -22,6 +22,7 @@ from sluice.runtime.windows import AggSpec, WindowConfig, WindowOperator
 
 __all__ = [
     "AGGS",
+    "ARROW_AGGS",
     "SIMPLE_AGGS",
     "Batch",
     "Emitted",
@@ -50,6 +51,8 @@ AGGS = [
 ]
 SIMPLE_AGGS = AGGS[:6]
 """count, sum, min, max, avg only: the operator computes these by Arrow hash aggregation."""
+ARROW_AGGS = AGGS[:8]
+"""Also first and last: Arrow pre-aggregation and results, SQL merges."""
 _AGG_SQL = (
     "count(*) AS n_all, count(v) AS n_v, sum(v)::BIGINT AS s, min(v) AS lo, max(v) AS hi, "
     "avg(v) AS mean, arg_min(v, seq) FILTER (WHERE v IS NOT NULL) AS fst, "

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runtime_windows_ref import (
     AGGS,
+    ARROW_AGGS,
     SIMPLE_AGGS,
     Batch,
     aggregate_emissions,
@@ -69,9 +70,10 @@ def lateness(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-PaneCase = tuple[WindowConfig, list[Batch], int, int, int, bool]
+PaneCase = tuple[WindowConfig, list[Batch], int, int, int, int]
 """Config, batches, partitions, snapshot every N calls, batches per ``process_runs`` call,
-whether to use only the aggregates the operator computes with Arrow (else all of them)."""
+aggregate set (0: all, 1: those pre-aggregated with Arrow, 2: those merged with Arrow too)."""
+AGG_SETS = (AGGS, ARROW_AGGS, SIMPLE_AGGS)
 
 
 @st.composite
@@ -89,13 +91,13 @@ def pane_cases(draw: st.DrawFn, kind: str) -> PaneCase:
     batches = draw(streams(partitions, draw(st.sampled_from([5_000, 40_000, 200_000]))))
     snap = draw(st.sampled_from([0, 0, 1, 2]))
     runs = draw(st.sampled_from([1, 1, 2, 4]))
-    return WindowConfig(**fields), batches, partitions, snap, runs, draw(st.booleans())
+    return WindowConfig(**fields), batches, partitions, snap, runs, draw(st.sampled_from([0, 1, 2]))
 
 
 def check_panes(case: PaneCase) -> None:
-    config, batches, partitions, snap, runs, simple = case
+    config, batches, partitions, snap, runs, agg_set = case
     parts = list(range(partitions))
-    aggs = SIMPLE_AGGS if simple else AGGS
+    aggs = AGG_SETS[agg_set]
     got = run_engine(config, batches, parts, snapshot_every=snap, runs_per_call=runs, aggs=aggs)
     first, final, rejected = expected_panes(config, batches, parts)
     assert got.first_dupes == 0

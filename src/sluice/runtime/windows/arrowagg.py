@@ -5,7 +5,8 @@ Who calls it: :class:`~.kernels.Kernels` (merge and finalize) and :class:`~.pane
 whatever its size, while ``pyarrow.Table.group_by`` costs a fraction of one; the window
 operator runs a few such steps per batch, so for ``count``, ``sum``, ``avg``, ``min`` and
 ``max`` the steps run here, with the same partial layout, types and null rules as the SQL
-kernels (see :mod:`.kernels`). Every function returns ``None`` when it cannot give exactly the
+kernels (see :mod:`.kernels`); ``first`` and ``last`` are pre-aggregated and finalized here
+too (rows arrive in arrival order), while merging their partials stays in SQL. Every function returns ``None`` when it cannot give exactly the
 SQL result (another aggregate, a column type it does not handle, NaN where DuckDB orders it
 differently); the caller then runs the SQL kernel.
 """
@@ -22,6 +23,8 @@ from sluice.runtime.windows.config import AggFunc, AggSpec
 __all__ = ["ArrowAggs", "floor_to"]
 
 _SIMPLE = frozenset({AggFunc.COUNT, AggFunc.SUM, AggFunc.AVG, AggFunc.MIN, AggFunc.MAX})
+_ORDERED = frozenset({AggFunc.FIRST, AggFunc.LAST})
+_FIRST_LAST = {AggFunc.FIRST: ("first", "min"), AggFunc.LAST: ("last", "max")}
 
 
 def _key_ok(kind: pa.DataType) -> bool:
@@ -56,14 +59,16 @@ def floor_to(values: pa.Array | pa.ChunkedArray, size: int) -> pa.Array | pa.Chu
 class ArrowAggs:
     """The Arrow kernels of one operator (its group keys and aggregates).
 
-    ``enabled`` is false when some aggregate is not one of ``count``, ``sum``, ``avg``,
-    ``min``, ``max``; every method then returns ``None``.
+    ``enabled`` (pre-aggregation and results) is false when some aggregate is not one of
+    ``count``, ``sum``, ``avg``, ``min``, ``max``, ``first``, ``last``; ``merges`` (merging
+    partials) also when one is ``first`` or ``last``. Disabled methods return ``None``.
     """
 
     def __init__(self, group_keys: Sequence[str], aggs: Sequence[AggSpec]) -> None:
         self.group_keys = list(group_keys)
         self.aggs = tuple(aggs)
-        self.enabled = all(a.func in _SIMPLE for a in aggs)
+        self.enabled = all(a.func in _SIMPLE or a.func in _ORDERED for a in aggs)
+        self.merges = all(a.func in _SIMPLE for a in aggs)
 
     def _keys_ok(self, table: pa.Table, lead: Sequence[str]) -> bool:
         names = table.column_names
@@ -73,11 +78,12 @@ class ArrowAggs:
 
     def pre_aggregate(self, rows: pa.Table, lead: Sequence[str]) -> pa.Table | None:
         """Partials of raw ``rows`` grouped by ``lead`` + keys (``lead`` columns, keys,
-        ``__w_a*``/``__w_b*``), as :meth:`.Kernels.pre_aggregate_sql` computes them."""
+        ``__w_a*``/``__w_b*``), as :meth:`.Kernels.pre_aggregate_sql` computes them.
+        ``rows`` must be in arrival order with their ``__w_seq`` (for first/last)."""
         if not self.enabled or not self._keys_ok(rows, lead):
             return None
         inputs: dict[str, pa.ChunkedArray | pa.Array] = {}
-        specs: list[tuple[str | list[str], str, pc.CountOptions | None]] = []
+        specs: list[tuple[str | list[str], str, pc.FunctionOptions | None]] = []
         outputs: list[tuple[str, str]] = []
         for i, agg in enumerate(self.aggs):
             if agg.column is None:
@@ -93,6 +99,16 @@ class ArrowAggs:
                 inputs[name] = column
                 specs.append((name, "count", pc.CountOptions(mode="only_valid")))
                 outputs.append((f"__w_a{i}", f"{name}_count"))
+            elif agg.func in _ORDERED:
+                if pa.types.is_null(kind) or not _key_ok(kind):
+                    return None
+                pick, best = _FIRST_LAST[agg.func]
+                inputs[name] = column
+                inputs[f"{name}s"] = pc.if_else(pc.is_valid(column), rows.column("__w_seq"), None)
+                specs.append((name, pick, pc.ScalarAggregateOptions(skip_nulls=True)))
+                specs.append((f"{name}s", best, None))
+                outputs.append((f"__w_a{i}", f"{name}_{pick}"))
+                outputs.append((f"__w_b{i}", f"{name}s_{best}"))
             elif agg.func in (AggFunc.SUM, AggFunc.AVG):
                 if not _number(kind):
                     return None
@@ -127,7 +143,7 @@ class ArrowAggs:
 
     def merge(self, table: pa.Table, lead: Sequence[str]) -> pa.Table | None:
         """Merge partial rows into one per ``lead`` + keys (same layout, ``__w_dirty`` too)."""
-        if not self.enabled or not self._keys_ok(table, lead):
+        if not self.merges or not self._keys_ok(table, lead):
             return None
         specs: list[tuple[str, str]] = []
         outputs: list[tuple[str, str, pa.DataType | None]] = []
