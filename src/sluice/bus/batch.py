@@ -17,7 +17,8 @@ Arrow-style (start at 0, one more than records), so :meth:`RecordBatch.values_ar
 zero-copy ``pyarrow`` binary array to the runtime without one Python object per record.
 
 The memory and embedded backends store exactly these bytes; the Kafka backend builds the same
-views from consumed messages, so consumers see one shape everywhere.
+views from consumed messages, so consumers see one shape everywhere. The record types
+(:class:`Records` and the others) live in :mod:`sluice.bus.records` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ from __future__ import annotations
 import bisect
 import itertools
 import struct
-import time
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import crc32c
 
-from sluice.bus.columns import binary_layout, int64_view, is_arrow, split_points, to_bytes_list
+from sluice.bus.columns import binary_layout, int64_view, is_arrow, split_points
 from sluice.bus.errors import CorruptBatchError
+from sluice.bus.records import ConsumedRecord, Headers, Record, Records, now_ms
 
 __all__ = [
     "FLAG_HEADERS",
@@ -57,9 +57,6 @@ __all__ = [
     "split_for_batches",
 ]
 
-Headers = tuple[tuple[str, bytes], ...]
-"""Record headers: ordered ``(name, value)`` pairs, as in Kafka."""
-
 HEADER = struct.Struct("<qIIBBHiqq")
 HEADER_SIZE = HEADER.size  # 40
 MAGIC = 1
@@ -70,117 +67,6 @@ _CRC_FROM = 16  # the CRC covers bytes [16:] of a batch
 _MAX_BATCH_BYTES = 256 * 1024 * 1024
 _HDR_NAME = struct.Struct("<H")
 _HDR_VALUE = struct.Struct("<i")
-
-
-def now_ms() -> int:
-    """Wall-clock time in milliseconds since the epoch (Kafka's timestamp unit)."""
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One record to produce. ``timestamp`` is ms since the epoch; ``None`` means now."""
-
-    value: bytes
-    key: bytes | None = None
-    timestamp: int | None = None
-    headers: Headers = ()
-
-
-class ConsumedRecord(NamedTuple):
-    """One record read back from a partition."""
-
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes
-    headers: Headers
-
-
-@dataclass(frozen=True, slots=True)
-class Records:
-    """Records to produce, column by column: the fast path (no object per record).
-
-    Args:
-        values: the values (``bytes`` each; an empty value is allowed), or a ``pyarrow``
-            binary/string array without nulls (encoded from its buffers, no copy per value).
-        keys: one key (or ``None``) per value, or ``None`` for no keys at all.
-        timestamps: one ms timestamp per value (a sequence or a ``pyarrow`` integer array
-            without nulls), one for all, or ``None`` for now.
-        headers: one :data:`Headers` tuple per value, or ``None``.
-    """
-
-    values: Sequence[bytes] | Any
-    keys: Sequence[bytes | None] | None = None
-    timestamps: Sequence[int] | int | Any | None = None
-    headers: Sequence[Headers] | None = None
-
-    def __post_init__(self) -> None:
-        n = len(self.values)
-        for name in ("keys", "headers"):
-            column = getattr(self, name)
-            if column is not None and len(column) != n:
-                raise ValueError(f"Records.{name} has {len(column)} entries for {n} values.")
-        ts = self.timestamps
-        if ts is not None and not isinstance(ts, int) and len(ts) != n:
-            raise ValueError(f"Records.timestamps has {len(ts)} entries for {n}.")
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    @property
-    def columnar(self) -> bool:
-        """Whether the values (or timestamps) are ``pyarrow`` arrays."""
-        return is_arrow(self.values) or is_arrow(self.timestamps)
-
-    def as_lists(self) -> Records:
-        """These records with Python lists instead of ``pyarrow`` arrays (for backends that
-        hand records one by one to a client, such as Kafka)."""
-        if not self.columnar:
-            return self
-        ts: Any = self.timestamps
-        return Records(
-            values=to_bytes_list(self.values) if is_arrow(self.values) else self.values,
-            keys=self.keys,
-            timestamps=ts.to_pylist() if is_arrow(ts) else ts,
-            headers=self.headers,
-        )
-
-    @classmethod
-    def from_records(cls, records: Sequence[Record]) -> Records:
-        """Turn a list of :class:`Record` into columns (``None`` timestamps become now)."""
-        now = now_ms()
-        keys = [r.key for r in records]
-        headers = [r.headers for r in records]
-        return cls(
-            values=[r.value for r in records],
-            keys=keys if any(k is not None for k in keys) else None,
-            timestamps=[now if r.timestamp is None else r.timestamp for r in records],
-            headers=headers if any(headers) else None,
-        )
-
-    def take(self, indices: Sequence[int]) -> Records:
-        """The records at ``indices`` (used to split a produce call by partition)."""
-        ts: Any = self.timestamps
-        if ts is not None and not isinstance(ts, int):
-            ts = ts.take(indices) if is_arrow(ts) else [ts[i] for i in indices]
-        values: Any = self.values
-        return Records(
-            values=values.take(indices) if is_arrow(values) else [values[i] for i in indices],
-            keys=None if self.keys is None else [self.keys[i] for i in indices],
-            timestamps=ts,
-            headers=None if self.headers is None else [self.headers[i] for i in indices],
-        )
-
-    def slice(self, start: int, stop: int) -> Records:
-        """Records ``start .. stop-1`` (used to cap the size of one batch)."""
-        ts = self.timestamps
-        return Records(
-            values=self.values[start:stop],
-            keys=None if self.keys is None else self.keys[start:stop],
-            timestamps=ts if ts is None or isinstance(ts, int) else ts[start:stop],
-            headers=None if self.headers is None else self.headers[start:stop],
-        )
 
 
 def _pad(n: int) -> bytes:
