@@ -69,7 +69,7 @@ TOOLS: tuple[Tool, ...] = (
          module="bench.runners.sluice_pipeline", sluice=True,
          label="Sluice pipeline (server API)"),
     Tool("sluice-window", "runner", ("w3",), module="bench.runners.sluice_window_w3",
-         sluice=True, label="Sluice window operator (in-process)"),
+         sluice=True, label="Sluice windowed node (in-process)"),
     Tool("python-json", "runner", ("w0", "w1", "w2", "w3"), module="bench.runners.python_json",
          label="Python loop + json"),
     Tool("python-orjson", "runner", ("w1", "w2", "w3"), module="bench.runners.python_orjson",
