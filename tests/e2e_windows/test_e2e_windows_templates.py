@@ -4,11 +4,12 @@
   is the model-output-like RT (``log_signature``, ``pattern``, ``log``, ``event_time``); the
   ``日志数量统计`` node (scroll 60 s, waiting 300 s) counts logs per signature and minute,
   ``Signature 提取`` (no window) feeds ``Pattern 提取`` (scroll 60 s, waiting 120 s, ``last``).
-  The MySQL storages become ``queue_storage`` nodes (MySQL storage nodes are not runnable);
-  outputs are read from the result tables' topics.
+  The MySQL storages become ``queue_storage`` nodes, so outputs are read from the result
+  tables' topics (the MySQL sink has its own tests).
 - The ``预聚合节点`` (``group_by``) of ``after_treat_flow.json`` with its input node (the
   ``udf_deal_model_json`` flattening) and its downstream ``format_signature`` node, reading a
-  stream source in place of the model node (which cannot run).
+  stream source in place of the model node, so the windows see known signatures (the model
+  node itself runs end to end in ``tests/runtime_mining``).
 
 Windows close when later records move the watermark: after the data, a "heartbeat" record far
 in the future is produced repeatedly until every expected window is out (silent partitions
