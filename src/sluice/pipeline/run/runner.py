@@ -10,9 +10,10 @@ Who calls it: ``sluice pipeline run``, the pipelines REST endpoints and the end-
   (:mod:`sluice.pipeline.run.chunks`); the worker reads those without parsing again.
   Inputs that build Arrow tables themselves (the ``file`` input's plain lines, ``syslog``)
   store them the same way (``emit_table``).
-- **The worker** reads that topic as consumer group ``pipeline_{name}`` from its committed
-  offset, decodes a batch (up to ``batch_size`` events) into an Arrow table and runs the
-  filter section (:class:`~sluice.pipeline.executor.FilterChain`); its delivery thread
+- **The worker** (:mod:`sluice.pipeline.run.worker`) reads that topic as consumer group
+  ``pipeline_{name}`` from its committed offset, decodes a batch (up to ``batch_size``
+  events) into an Arrow table and runs the filter section
+  (:class:`~sluice.pipeline.executor.FilterChain`); its delivery thread
   routes the rows to the outputs, flushes every output and only then commits the batch's
   next offset (at-least-once: a crash before the commit replays the batch). The two
   threads overlap: batch N+1 is filtered while batch N is written; batches are written
@@ -30,15 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -59,6 +58,7 @@ from sluice.pipeline.run.chunks import (
     to_ipc,
 )
 from sluice.pipeline.run.live import live_fields
+from sluice.pipeline.run.worker import BatchWorker
 from sluice.plugins.filters import filter_kernels
 from sluice.plugins.inputs import Event, Input, InputContext, make_input
 from sluice.plugins.inputs.base import now_text
@@ -69,23 +69,6 @@ __all__ = ["PipelineRunner", "PipelineStats", "check_name"]
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _ARROW: Headers = ((ARROW_HEADER, b"1"),)
-FETCH_BYTES = 16 * 1024 * 1024
-"""Bytes of input values per worker batch (besides ``batch_size`` records): JSON-lines
-chunks hold thousands of events each."""
-
-
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Filtered:
-    """A filtered batch on its way to the delivery thread."""
-
-    events: int  # decoded events, before the filters
-    out: pa.Table
-    dead: list[bytes]
-    offset: int
-    next_offset: int
 
 
 def check_name(name: str) -> str:
@@ -262,99 +245,26 @@ class PipelineRunner:
         return max(0, self.bus.latest_offset(*tp) - start)
 
     def _work(self) -> None:
+        """The worker thread: a :class:`~sluice.pipeline.run.worker.BatchWorker` over the
+        input topic; what ends it early is kept in ``worker_error`` (state "failure")."""
+        worker = BatchWorker(
+            name=self.name, bus=self.bus, topic=self.in_topic, group=self.group,
+            batch_size=self.batch_size, stop=self._stop, filter_batch=self._filter,
+            deliver=self._deliver, on_retry=self._count_retry,
+        )  # fmt: skip
         try:
-            self._consume()
+            worker.run()
         except BaseException as exc:  # reported by status(); the pipeline is failed
             with self._lock:
                 self.worker_error = f"{type(exc).__name__}: {exc}"
                 self.state = "failure"
             log.exception("Pipeline %s: the worker stopped.", self.name)
 
-    def _retrying(self, offset: int, work: Callable[[], _T]) -> _T | None:
-        """``work()``, retried with backoff while it raises (an output failing as a whole);
-        ``None`` when the pipeline stops first."""
-        attempt = 0
-        while not self._stop.is_set():
-            try:
-                return work()
-            except Exception as exc:
-                attempt += 1
-                with self._lock:
-                    self.stats.retries += 1
-                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("Pipeline %s: batch at offset %d failed (attempt %d), "
-                            "retrying: %s", self.name, offset, attempt, exc)  # fmt: skip
-                self._stop.wait(min(5.0, 0.1 * 2**attempt))
-        return None
-
-    def _consume(self) -> None:
-        """Fetch, decode and filter batch N+1 on this thread while the delivery thread
-        writes batch N to the outputs, flushes them and commits N's next offset; batches
-        are delivered and committed in order, each only once its outputs are flushed."""
-        tp = TopicPartition(self.in_topic, 0)
-        committed = self.bus.committed(self.group, tp)
-        offset = committed if committed is not None else self.bus.earliest_offset(*tp)
-        handoff: queue.Queue[_Filtered] = queue.Queue(maxsize=1)
-        failed: list[BaseException] = []
-        done = threading.Event()
-        delivery = threading.Thread(
-            target=self._deliver_loop, args=(handoff, tp, done, failed),
-            name=f"pipeline-{self.name}-out", daemon=True,
-        )  # fmt: skip
-        delivery.start()
-        try:
-            while not self._stop.is_set() and delivery.is_alive():
-                result = self.bus.fetch(
-                    self.in_topic, 0, offset, self.batch_size, max_bytes=FETCH_BYTES, wait_ms=200
-                )
-                records = list(result.records())
-                if not records:
-                    continue
-                values = [r.value for r in records]
-                headers = [r.headers for r in records]
-                filtered = self._retrying(offset, partial(self._filter, values, headers))
-                if filtered is None:
-                    return
-                table, out, dead = filtered
-                item = _Filtered(table.num_rows, out, dead, offset, records[-1].offset + 1)
-                offset = item.next_offset
-                while not self._stop.is_set() and delivery.is_alive():
-                    try:
-                        handoff.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-        finally:
-            done.set()
-            delivery.join()
-        if failed:
-            raise failed[0]
-
-    def _deliver_loop(
-        self,
-        handoff: queue.Queue[_Filtered],
-        tp: TopicPartition,
-        done: threading.Event,
-        failed: list[BaseException],
-    ) -> None:
-        """The delivery thread: outputs, dead letters and the commit, batch after batch,
-        until the worker is done and nothing is left (or the pipeline stops)."""
-        try:
-            while True:
-                try:
-                    item = handoff.get(timeout=0.1)
-                except queue.Empty:
-                    if done.is_set() or self._stop.is_set():
-                        return
-                    continue
-                delivered = self._retrying(
-                    item.offset, partial(self._deliver, item.out, item.dead, item.events)
-                )
-                if delivered is None:
-                    return
-                self.bus.commit(self.group, {tp: item.next_offset})
-        except BaseException as exc:  # the worker re-raises it
-            failed.append(exc)
+    def _count_retry(self, exc: Exception) -> None:
+        """A batch failed and will be retried (called by the worker's threads)."""
+        with self._lock:
+            self.stats.retries += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
 
     def process(self, values: list[bytes], headers: list[Headers] | None = None) -> pa.Table:
         """Filters and outputs over one batch of input values (and their record headers,
