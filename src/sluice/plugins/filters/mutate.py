@@ -37,6 +37,7 @@ from sluice.pipeline.fields import (
 from sluice.pipeline.settings.common import PluginSettings
 from sluice.pipeline.sprintf import compile_sprintf
 from sluice.plugins.filters._util import all_false, as_mask
+from sluice.plugins.filters.gsub import gsub_fn
 
 __all__ = ["mutate_kernel"]
 
@@ -191,13 +192,6 @@ def _merge_step(dest: FieldPath, src: FieldPath) -> Step:
     return step
 
 
-def _gsub(regex: str, repl: str) -> Callable[[pa.Array], pa.Array]:
-    def fn(strings: pa.Array) -> pa.Array:
-        return pc.replace_substring_regex(strings, pattern=regex, replacement=repl)
-
-    return fn
-
-
 def _steps(settings: PluginSettings) -> list[Step]:
     cfg: Any = settings
     steps: list[Step] = []
@@ -246,11 +240,7 @@ def _steps(settings: PluginSettings) -> list[Step]:
     if len(gsub) % 3:
         raise ConfigError("mutate gsub takes triples: field, regex, replacement")
     for field, regex, repl in zip(gsub[::3], gsub[1::3], gsub[2::3], strict=True):
-        try:
-            pc.replace_substring_regex(pa.array([""]), pattern=regex, replacement=repl)
-        except pa.ArrowInvalid as exc:
-            raise ConfigError(f"mutate gsub regex {regex!r} is invalid for RE2: {exc}") from None
-        steps.append(_string_op(parse_ref(field), _gsub(regex, repl)))
+        steps.append(_string_op(parse_ref(field), gsub_fn(str(regex), str(repl))))
     for setting, fn in (
         ("uppercase", pc.utf8_upper),
         ("capitalize", pc.utf8_capitalize),
