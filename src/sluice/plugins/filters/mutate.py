@@ -68,7 +68,9 @@ def _string_op(path: FieldPath, fn: Callable[[pa.Array], pa.Array]) -> Step:
         if arr is None:
             return table
         out = _map_strings(arr, fn)
-        return table if out is None else set_where(table, path, out, arr.is_valid())
+        if out is None or out is arr:  # not strings, or nothing changed (gsub's fast path)
+            return table
+        return set_where(table, path, out, arr.is_valid())
 
     return step
 
