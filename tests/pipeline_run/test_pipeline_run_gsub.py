@@ -45,6 +45,7 @@ def test_fast_path_equals_regex_on_tricky_values(regex: str, replacement: str) -
     for value in TRICKY:  # alone: the "every value matches" shortcuts
         _compare(regex, replacement, [value] * 3)
     _compare(regex, replacement, [])
+    _compare(regex, replacement, ['"a"', None, '"é"', '""'])  # every valid value matches
     _compare(regex, replacement, [None, None])
 
 

@@ -144,7 +144,7 @@ def _byte_slice(strings: pa.Array, start: int, stop: int) -> pa.Array:
 def _apply_anchored(strings: pa.Array, prefix: str, suffix: str, replacement: str) -> pa.Array:
     """``strings`` with a leading ``prefix`` and then a trailing ``suffix`` of what is left
     replaced (``""`` means that side is absent); same result as the regex ``^A|B$``."""
-    n = len(strings)
+    n = len(strings) - strings.null_count  # null values stay null whatever is done
     la, lb = len(prefix.encode()), len(suffix.encode())
     head, heads = _mask(pc.starts_with(strings, prefix)) if prefix else (None, 0)
     tail, tails = (None, 0)
