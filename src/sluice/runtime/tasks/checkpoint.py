@@ -1,9 +1,11 @@
 """Checkpoints of stateful node tasks: operator state and input offsets in one atomic file.
 
 Who calls it: a stateful processor (the windowed ``realtime`` node,
-:mod:`sluice.runtime.tasks.windowed`, and the two-stream window join,
-:mod:`sluice.runtime.tasks.window_join`, whose positions cover both inputs) through
-:class:`NodeCheckpointer`, and the task loop
+:mod:`sluice.runtime.tasks.windowed`, the two-stream window join,
+:mod:`sluice.runtime.tasks.window_join`, whose positions cover both inputs, and the
+clustering model node, :mod:`sluice.runtime.tasks.model_serving`) through
+:class:`NodeCheckpointer` (the shared restore/save hooks are
+:class:`sluice.runtime.tasks.resumable.Resumable`), and the task loop
 (:mod:`sluice.runtime.tasks.loop`) through the :class:`StatefulProcessor` hooks.
 
 A checkpoint lives in ``<data_dir>/state/flow{flow_id}_node{node_id}/window.ckpt`` and holds

@@ -42,18 +42,17 @@ from sluice.model.errors import Message, NodeValidError
 from sluice.runtime.engine import FlowTaskError, NodeTask
 from sluice.runtime.mining import (
     MinerConfigError,
-    SnapshotError,
     TemplateMiner,
     TooManyClusters,
     config_from_args,
     predict_args,
 )
 from sluice.runtime.tasks.batch import BatchResult, DeadLetter, MicroBatch
-from sluice.runtime.tasks.checkpoint import NodeCheckpointer, state_dir
+from sluice.runtime.tasks.checkpoint import NodeCheckpointer, StoredState, state_dir
 from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
+from sluice.runtime.tasks.resumable import Resumable
 from sluice.runtime.tasks.topics import dlq_rt
-from sluice.runtime.windows import CheckpointError
 from sluice.sql.types import SYSTEM_FIELDS, arrow_type
 
 __all__ = ["PREDICT_FIELDS", "ModelServingProcessor"]
@@ -113,7 +112,7 @@ def _feature_field(config: Mapping[str, Any], schema: Sequence[tuple[str, str]])
     )
 
 
-class ModelServingProcessor:
+class ModelServingProcessor(Resumable):
     """Mines one ``model_ts_custom`` node's log field and writes its predictions."""
 
     follows_consuming_mode = True
@@ -164,59 +163,24 @@ class ModelServingProcessor:
     def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
         """Unused: the miner has no timers."""
 
-    def start_positions(
-        self, mode: str, positions: dict[TopicPartition, int]
-    ) -> dict[TopicPartition, int]:
-        """On ``continue``, restore the clusters and start from the checkpoint's positions;
-        always store a checkpoint at the start."""
-        start = dict(positions)
-        stored = None
-        if mode == "continue":
-            try:
-                stored = self.checkpointer.load()
-            except CheckpointError as exc:
-                log.warning("Node %s ignores its unreadable checkpoint: %s", self.task.name, exc)
-        if stored is not None and {tp.topic for tp in stored.positions} != {
-            tp.topic for tp in start
-        }:
-            log.warning("Node %s ignores a checkpoint written for other inputs.", self.task.name)
-            stored = None
-        if stored is not None:
-            try:
-                self.miner.restore(stored.state)
-            except SnapshotError as exc:
-                log.warning(
-                    "Node %s starts with no clusters: its checkpoint cannot be restored (%s).",
-                    self.task.name,
-                    exc,
-                )
-            bus = self.ctx.bus
-            for tp, offset in stored.positions.items():
-                if tp in start:
-                    start[tp] = min(offset, bus.latest_offset(tp.topic, tp.partition))
-            log.info(
-                "Node %s resumes with %d clusters from its checkpoint.",
-                self.task.name,
-                self.miner.cluster_count(),
-            )
-        self.checkpointer.save(self.miner.snapshot(), start)
-        self._dirty = False
-        return start
+    def snapshot(self) -> bytes:
+        """The miner's clusters (see :class:`~.resumable.Resumable`)."""
+        return self.miner.snapshot()
+
+    def restore(self, blob: bytes) -> None:
+        """Restore the miner's clusters (raises ``SnapshotError``)."""
+        self.miner.restore(blob)
+
+    def reset_state(self) -> None:
+        """Start with no clusters (the checkpoint cannot be restored)."""
+        self.miner = TemplateMiner(self.mining)
+
+    def state_summary(self, stored: StoredState) -> str:
+        return f"{self.miner.cluster_count()} clusters"
 
     def tick(self) -> BatchResult:
         """Nothing happens in processing time."""
         return BatchResult()
-
-    def after_batch(self, positions: Mapping[TopicPartition, int]) -> None:
-        """Checkpoint when the interval passed and a batch was mined since the last one."""
-        if self._dirty and self.checkpointer.due():
-            self.checkpointer.save(self.miner.snapshot(), positions)
-            self._dirty = False
-
-    def finish(self, positions: Mapping[TopicPartition, int]) -> None:
-        """Store the final checkpoint at a clean stop."""
-        self.checkpointer.save(self.miner.snapshot(), positions)
-        self._dirty = False
 
     # -- batches -----------------------------------------------------------------------------
 

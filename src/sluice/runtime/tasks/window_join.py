@@ -39,14 +39,14 @@ from sluice.bus import TopicPartition
 from sluice.model.errors import Message
 from sluice.runtime.engine import FlowTaskError, NodeTask
 from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, MicroBatch
-from sluice.runtime.tasks.checkpoint import NodeCheckpointer, state_dir
+from sluice.runtime.tasks.checkpoint import NodeCheckpointer, StoredState, state_dir
 from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
 from sluice.runtime.tasks.realtime import RealtimeProcessor
+from sluice.runtime.tasks.resumable import Resumable
 from sluice.runtime.tasks.topics import dlq_rt, rt_topic
 from sluice.runtime.tasks.windowed import WindowTaskSettings
 from sluice.runtime.windows import (
-    CheckpointError,
     SnapshotError,
     WindowConfig,
     WindowType,
@@ -69,7 +69,7 @@ def _fail(zh: str, en: str) -> FlowTaskError:
     return FlowTaskError(Message(zh, en))
 
 
-class WindowJoinProcessor(RealtimeProcessor):
+class WindowJoinProcessor(Resumable, RealtimeProcessor):
     """Runs one windowed ``realtime`` node over two stream inputs (see the module docstring).
 
     Raises (at construction):
@@ -208,55 +208,19 @@ class WindowJoinProcessor(RealtimeProcessor):
         index, partition = key
         return self._lag.get(TopicPartition(rt_topic(self.inputs[index]), partition), 0) > 0
 
-    def start_positions(
-        self, mode: str, positions: dict[TopicPartition, int]
-    ) -> dict[TopicPartition, int]:
-        """Restore the checkpoint on ``continue``; always store a checkpoint at the start."""
-        start = dict(positions)
+    def reset_state(self) -> None:
+        """Start with empty join windows (the checkpoint cannot be restored)."""
+        self.tracker = self._new_tracker()
+        self.buffers, self.buffered_rows, self._earliest = [[], []], 0, [None, None]
+
+    def declare_inputs(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Silent partitions of either input hold the watermark until they deliver or idle."""
         now = _now()
-        for tp in sorted(start, key=lambda t: (t.topic, t.partition)):
+        for tp in sorted(positions, key=lambda t: (t.topic, t.partition)):
             self.tracker.declare((self._index[tp.topic], tp.partition), now)
-        stored = None
-        if mode == "continue":
-            try:
-                stored = self.checkpointer.load()
-            except CheckpointError as exc:
-                log.warning("Node %s ignores its unreadable checkpoint: %s", self.task.name, exc)
-        if stored is not None and {tp.topic for tp in stored.positions} != set(self._index):
-            log.warning(
-                "Node %s ignores a checkpoint written for other inputs (%s).",
-                self.task.name,
-                sorted({tp.topic for tp in stored.positions}),
-            )
-            stored = None
-        if stored is not None:
-            try:
-                self.restore(stored.state)
-            except SnapshotError as exc:
-                log.warning(
-                    "Node %s cannot restore its join windows (%s); it starts with empty "
-                    "windows from the checkpoint's offsets.",
-                    self.task.name,
-                    exc,
-                )
-                self.tracker = self._new_tracker()
-                self.buffers, self.buffered_rows, self._earliest = [[], []], 0, [None, None]
-            for tp in start:
-                self.tracker.declare((self._index[tp.topic], tp.partition), now)
-            bus = self.ctx.bus
-            for tp, offset in stored.positions.items():
-                if tp in start:
-                    start[tp] = min(offset, bus.latest_offset(tp.topic, tp.partition))
-            log.info(
-                "Node %s resumes its two-stream join from its checkpoint (%d buffered rows) "
-                "at offsets %s.",
-                self.task.name,
-                self.buffered_rows,
-                {f"{tp.topic}:{tp.partition}": o for tp, o in sorted(start.items())},
-            )
-        self.checkpointer.save(self.snapshot(), start)
-        self._dirty = False
-        return start
+
+    def state_summary(self, stored: StoredState) -> str:
+        return f"{self.buffered_rows} buffered rows of open join windows"
 
     def tick(self) -> BatchResult:
         """Advance the watermark in processing time (idle partitions) and write what fired."""
@@ -264,17 +228,6 @@ class WindowJoinProcessor(RealtimeProcessor):
         written, dropped = self._fire(self.tracker.refresh(_now()))
         self._dirty = self._dirty or mark != self.tracker.watermark
         return BatchResult(records_out=written, dropped=dropped)
-
-    def after_batch(self, positions: Mapping[TopicPartition, int]) -> None:
-        """Checkpoint when the interval passed and something changed since the last one."""
-        if self._dirty and self.checkpointer.due():
-            self.checkpointer.save(self.snapshot(), positions)
-            self._dirty = False
-
-    def finish(self, positions: Mapping[TopicPartition, int]) -> None:
-        """Store the final checkpoint at a clean stop."""
-        self.checkpointer.save(self.snapshot(), positions)
-        self._dirty = False
 
     # -- batches -----------------------------------------------------------------------------
 

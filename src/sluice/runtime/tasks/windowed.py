@@ -38,10 +38,11 @@ from sluice.bus import TopicPartition
 from sluice.model.errors import Message
 from sluice.runtime.engine import FlowTaskError, NodeTask
 from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, MicroBatch
-from sluice.runtime.tasks.checkpoint import NodeCheckpointer, state_dir
+from sluice.runtime.tasks.checkpoint import NodeCheckpointer, StoredState, state_dir
 from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
 from sluice.runtime.tasks.realtime import RealtimeProcessor
+from sluice.runtime.tasks.resumable import Resumable
 from sluice.runtime.tasks.topics import dlq_rt, rt_topic
 from sluice.runtime.tasks.window_sql import (
     ROW_COLUMN,
@@ -56,8 +57,6 @@ from sluice.runtime.tasks.window_sql import (
 from sluice.runtime.windows import (
     DLQ_REASON,
     AggSpec,
-    CheckpointError,
-    SnapshotError,
     WindowConfig,
     WindowOperator,
     WindowOutput,
@@ -118,7 +117,7 @@ def _fail(zh: str, en: str) -> FlowTaskError:
     return FlowTaskError(Message(zh, en))
 
 
-class WindowedRealtimeProcessor(RealtimeProcessor):
+class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
     """Runs one windowed ``realtime`` node: pre-aggregation, window operator, HAVING."""
 
     follows_consuming_mode = True
@@ -212,59 +211,26 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
             return False
         return self._lag.get(TopicPartition(rt_topic(self.input_rt), partition), 0) > 0
 
-    def start_positions(
-        self, mode: str, positions: dict[TopicPartition, int]
-    ) -> dict[TopicPartition, int]:
-        """Restore the checkpoint on ``continue``; always store a checkpoint at the start."""
-        start = dict(positions)
-        self.operator.declare_partitions(sorted({tp.partition for tp in start}))
-        stored = None
-        if mode == "continue":
-            try:
-                stored = self.checkpointer.load()
-            except CheckpointError as exc:
-                log.warning("Node %s ignores its unreadable checkpoint: %s", self.task.name, exc)
-        if stored is not None and {tp.topic for tp in stored.positions} != {
-            tp.topic for tp in start
-        }:
-            log.warning(
-                "Node %s ignores a checkpoint written for other inputs (%s).",
-                self.task.name,
-                sorted({tp.topic for tp in stored.positions}),
-            )
-            stored = None
-        if stored is not None:
-            try:
-                self.operator.restore(stored.state)
-            except SnapshotError as exc:
-                log.warning(
-                    "Node %s cannot restore its window state (%s); it starts with empty "
-                    "windows from the checkpoint's offsets.",
-                    self.task.name,
-                    exc,
-                )
-                self.operator.close()
-                self.operator = WindowOperator(
-                    self.window, self.operator.group_keys, self.operator.aggs
-                )
-                self.operator.set_backlog(self._has_backlog)
-                self.operator.declare_partitions(sorted({tp.partition for tp in start}))
-            bus = self.ctx.bus
-            for tp, offset in stored.positions.items():
-                if tp in start:
-                    start[tp] = min(offset, bus.latest_offset(tp.topic, tp.partition))
-            log.info(
-                "Node %s resumes from its checkpoint (%d bytes of window state%s) at offsets %s.",
-                self.task.name,
-                len(stored.state),
-                ""
-                if stored.fingerprint == self.checkpointer.fingerprint
-                else "; the node's SQL or window settings changed since",
-                {f"{tp.topic}:{tp.partition}": o for tp, o in sorted(start.items())},
-            )
-        self.checkpointer.save(self.operator.snapshot(), start)
-        self._dirty = False
-        return start
+    def snapshot(self) -> bytes:
+        """The window operator's state (see :class:`~.resumable.Resumable`)."""
+        return self.operator.snapshot()
+
+    def restore(self, blob: bytes) -> None:
+        """Restore the window operator (raises ``SnapshotError``)."""
+        self.operator.restore(blob)
+
+    def reset_state(self) -> None:
+        """Start with empty windows (the checkpoint's windows have another shape)."""
+        self.operator.close()
+        self.operator = WindowOperator(self.window, self.operator.group_keys, self.operator.aggs)
+        self.operator.set_backlog(self._has_backlog)
+
+    def declare_inputs(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Silent input partitions hold the watermark until they deliver or turn idle."""
+        self.operator.declare_partitions(sorted({tp.partition for tp in positions}))
+
+    def state_summary(self, stored: StoredState) -> str:
+        return f"{len(stored.state)} bytes of window state"
 
     def tick(self) -> BatchResult:
         """Advance the operator in processing time and write what fired."""
@@ -272,17 +238,6 @@ class WindowedRealtimeProcessor(RealtimeProcessor):
         out = self.operator.advance()
         self._dirty = self._dirty or mark != self.operator.watermark or out.emitted.num_rows > 0
         return self._emit(out, [], None)
-
-    def after_batch(self, positions: Mapping[TopicPartition, int]) -> None:
-        """Checkpoint when the interval passed and something changed since the last one."""
-        if self._dirty and self.checkpointer.due():
-            self.checkpointer.save(self.operator.snapshot(), positions)
-            self._dirty = False
-
-    def finish(self, positions: Mapping[TopicPartition, int]) -> None:
-        """Store the final checkpoint at a clean stop."""
-        self.checkpointer.save(self.operator.snapshot(), positions)
-        self._dirty = False
 
     # -- batches -----------------------------------------------------------------------------
 
