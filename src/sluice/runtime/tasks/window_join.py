@@ -13,14 +13,15 @@ projection, ``GROUP BY`` and ``HAVING`` apply as written. Each output record car
 window start as ``dtEventTimeStamp``/``dtEventTime`` and goes to ``table_{output_rt}``.
 
 Records whose window already fired (late) or without a valid event time go to
-``{output_rt}_dlq`` with a reason starting with ``late``/``missing``. If DuckDB fails on a
-window, its left rows are halved until the failing ones are isolated; those are logged and
-counted as dropped (their origin is no longer in the batch, so they cannot be dead-lettered).
+``{output_rt}_dlq`` with a reason starting with ``late``/``missing``. The SQL of a closed
+window runs in :mod:`sluice.runtime.tasks.join_window_sql` (DuckDB failures there isolate and
+drop the failing left rows, logged and counted).
 
 State is the buffered rows of open windows plus the watermarks, checkpointed with the offsets
 of both inputs in the node's usual checkpoint file (:mod:`sluice.runtime.tasks.checkpoint`):
-at start, every ``checkpoint_interval_ms`` and at a clean stop. ``continue`` restores it and
-reads on from the stored offsets, so no record is lost or joined twice.
+at start, every ``checkpoint_interval_ms`` and at a clean stop
+(:class:`~sluice.runtime.tasks.resumable.Resumable`). ``continue`` restores it and reads on
+from the stored offsets, so no record is lost or joined twice.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +43,7 @@ from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, Micr
 from sluice.runtime.tasks.checkpoint import NodeCheckpointer, StoredState, state_dir
 from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
+from sluice.runtime.tasks.join_window_sql import JoinWindowSql, concat_tables
 from sluice.runtime.tasks.realtime import RealtimeProcessor
 from sluice.runtime.tasks.resumable import Resumable
 from sluice.runtime.tasks.topics import dlq_rt, rt_topic
@@ -54,7 +56,7 @@ from sluice.runtime.windows import (
 )
 from sluice.runtime.windows.snapshot import decode, encode
 from sluice.runtime.windows.watermark import NEG_INF, WatermarkTracker
-from sluice.sql import SqlExecutionError, arrow_type, compile_realtime_sql
+from sluice.sql import arrow_type, compile_realtime_sql
 
 __all__ = ["WindowJoinProcessor"]
 
@@ -120,6 +122,7 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
                 f"SQL (it reads {', '.join(self.query.inputs)} of {', '.join(task.inputs)})",
             )
         self.inputs = list(self.query.inputs)
+        self.window_sql = JoinWindowSql(self.query, self.inputs, task.name)
         self._index = {rt_topic(rt): i for i, rt in enumerate(self.inputs)}
         field = self.window.event_time_field
         self.decode_schemas = [
@@ -150,7 +153,7 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
     def snapshot(self) -> bytes:
         """Buffered rows of open windows per input, plus the watermarks, as one blob."""
         header = {"kind": _KIND, "inputs": self.inputs, "tracker": self.tracker.to_json()}
-        tables = {f"in{i}": _concat(parts) for i, parts in enumerate(self.buffers)}
+        tables = {f"in{i}": concat_tables(parts) for i, parts in enumerate(self.buffers)}
         return encode(header, tables)
 
     def restore(self, blob: bytes) -> None:
@@ -310,7 +313,7 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
         earliest = self._earliest[index]
         if earliest is None or earliest + self.step_ms > watermark:
             return None
-        table = _concat(self.buffers[index])
+        table = concat_tables(self.buffers[index])
         if table is None:
             return None
         due = pc.less_equal(pc.add(table.column(_WS), self.step_ms), watermark)
@@ -335,13 +338,13 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
         dropped = 0
         for start in sorted(starts):
             sides = [self._rows_of(i, fired[i], start) for i in range(2)]
-            result, lost = self._run_window(sides[0], sides[1], start)
+            result, lost = self.window_sql.run(sides[0], sides[1], start)
             dropped += lost
             if result is not None and result.num_rows:
                 pieces.append(result)
         if not pieces:
             return 0, dropped
-        out = with_system_fields(_concat(pieces) or pa.table({}), self.ctx.settings.timezone)
+        out = with_system_fields(concat_tables(pieces) or pa.table({}), self.ctx.settings.timezone)
         return produce_table(self.ctx.bus, self.output_topic, out), dropped
 
     def _rows_of(self, index: int, fired: pa.Table | None, start: int) -> pa.Table:
@@ -351,74 +354,6 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
             return schema.empty_table()
         rows = fired.filter(pc.equal(fired.column(_WS), start))
         return rows.drop_columns([_WS])
-
-    def _run_window(
-        self, left: pa.Table, right: pa.Table, start: int
-    ) -> tuple[pa.Table | None, int]:
-        """The SQL's result over one window's rows with the window start as event time."""
-        if self.query.aggregate is None:
-            pieces: list[pa.Table] = []
-            lost = self._bisect(left, right, start, pieces, self._plain)
-            result = _concat(pieces)
-        else:
-            pre: list[pa.Table] = []
-            lost = self._bisect(left, right, start, pre, self._pre)
-            rows = _concat(pre)
-            if rows is None:
-                return None, lost
-            try:
-                result = self.query.finish_aggregate(rows)
-            except SqlExecutionError as exc:
-                log.error(
-                    "Node %s dropped the join window starting at %d ms: %s",
-                    self.task.name,
-                    start,
-                    exc,
-                )
-                return None, lost
-        if result is None or result.num_rows == 0:
-            return None, lost
-        if "dtEventTimeStamp" in result.column_names:
-            result = result.drop_columns(["dtEventTimeStamp"])
-        stamps = pa.repeat(pa.scalar(start, pa.int64()), result.num_rows)
-        return result.append_column("dtEventTimeStamp", stamps), lost
-
-    def _plain(self, left: pa.Table, right: pa.Table) -> pa.Table:
-        return self.query.run({self.inputs[0]: left, self.inputs[1]: right})
-
-    def _pre(self, left: pa.Table, right: pa.Table) -> pa.Table:
-        return self.query.pre_aggregate({self.inputs[0]: left, self.inputs[1]: right})
-
-    def _bisect(
-        self,
-        left: pa.Table,
-        right: pa.Table,
-        start: int,
-        pieces: list[pa.Table],
-        step: Callable[[pa.Table, pa.Table], pa.Table],
-    ) -> int:
-        """Run ``step`` on the window; halve the left rows around DuckDB failures.
-
-        Returns how many left rows were dropped (each logged with its error).
-        """
-        try:
-            pieces.append(step(left, right))
-            return 0
-        except SqlExecutionError as exc:
-            if left.num_rows <= 1:
-                log.error(
-                    "Node %s dropped %d record(s) of %s from the join window starting at %d ms: %s",
-                    self.task.name,
-                    left.num_rows,
-                    self.inputs[0],
-                    start,
-                    exc,
-                )
-                return int(left.num_rows)
-        half = left.num_rows // 2
-        return self._bisect(left.slice(0, half), right, start, pieces, step) + self._bisect(
-            left.slice(half), right, start, pieces, step
-        )
 
     def close(self) -> None:
         """Close the query's DuckDB connection."""
@@ -445,12 +380,6 @@ def _earliest(table: pa.Table) -> int | None:
     """The earliest window start buffered in ``table``."""
     low = pc.min(table.column(_WS)).as_py()
     return None if low is None else int(low)
-
-
-def _concat(parts: list[pa.Table]) -> pa.Table | None:
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
 
 
 def _partitions(source: InputBatch) -> pa.Array:
