@@ -5,8 +5,10 @@ values into one Arrow table with the RT's schema in one native pass (each value 
 ``\\n``, read as newline-delimited JSON by ``pyarrow.json.read_json`` with an explicit
 schema); only when that fails does it split the batch to find the failing values, so good
 records are never lost and every bad one gets a reason. The runtime decodes big batches in
-parallel pieces (:mod:`sluice.runtime.tasks.fastjson`). :func:`encode_json_rows` does the
-reverse with DuckDB's ``to_json`` (vectorised, no per-row Python).
+parallel pieces (:mod:`sluice.runtime.tasks.fastjson`); values the native reader rejects
+are decoded one by one by :mod:`sluice.runtime.record_one`. :func:`encode_json_rows`
+(:mod:`sluice.runtime.record_encode`, re-exported here) does the reverse with DuckDB's
+``to_json`` (vectorised, no per-row Python).
 
 Decoding rules:
 
@@ -25,21 +27,18 @@ Decoding rules:
 from __future__ import annotations
 
 import itertools
-import math
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import duckdb
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from sluice.sql.sandbox import open_connection
+from sluice.runtime.record_encode import encode_json_rows
+from sluice.runtime.record_one import decode_one
 from sluice.sql.system_fields import date_int, format_ms
 from sluice.sql.types import SYSTEM_FIELDS, Schema, arrow_type
 
@@ -139,62 +138,6 @@ def _read(values: pa.Array, schema: pa.Schema, *, lines: bool = True) -> pa.Tabl
     return table
 
 
-def _coerce(value: Any, data_type: pa.DataType, name: str) -> Any:
-    if value is None:
-        return None
-    if pa.types.is_string(data_type):
-        if isinstance(value, str):
-            return value
-        return orjson.dumps(value).decode()
-    if pa.types.is_boolean(data_type):
-        if isinstance(value, bool):
-            return value
-        if value in (0, 1) or value in ("0", "1", "true", "false"):
-            return value in (1, "1", "true")
-    elif pa.types.is_integer(data_type):
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-    elif pa.types.is_floating(data_type):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                pass
-            else:
-                if math.isfinite(number):
-                    return number
-    shown = orjson.dumps(value).decode()
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    raise ValueError(f"field `{name}` expects {data_type}, got {shown}")
-
-
-def _decode_one(value: bytes, schema: pa.Schema) -> dict[str, Any]:
-    try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON: {error}") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"not a JSON object (a JSON {type(obj).__name__} value)")
-    row = {field.name: _coerce(obj.get(field.name), field.type, field.name) for field in schema}
-    # Validate ranges (e.g. int32 overflow) the way Arrow will store them.
-    try:
-        pa.Table.from_pylist([row], schema=schema)
-    except (pa.ArrowInvalid, OverflowError) as error:
-        raise ValueError(f"a value does not fit the schema: {error}") from None
-    return row
-
-
 _Reader = Literal["lines", "concatenated", "one_by_one"]
 
 
@@ -238,7 +181,7 @@ def _decode_range(
     good: list[int] = []
     for value, index in zip(values.to_pylist(), indices.to_pylist(), strict=True):
         try:
-            rows.append(_decode_one(value, schema))
+            rows.append(decode_one(value, schema))
             good.append(int(index))
         except ValueError as error:
             bad.append((int(index), str(error)))
@@ -414,45 +357,3 @@ def _fill_system_fields(
         days = pc.cast(date_int(stamps, timezone), thedate.type)
         replace("thedate", pc.coalesce(thedate, days))
     return table
-
-
-_local = threading.local()
-
-
-def _encoder() -> duckdb.DuckDBPyConnection:
-    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
-    if con is None:
-        con = open_connection()
-        _local.con = con
-    return con
-
-
-def encode_json_rows(table: pa.Table) -> pa.Array:
-    """Encode every row of ``table`` as a compact JSON object (UTF-8), vectorised in DuckDB.
-
-    Field order follows the table; nulls are ``null``; NaN and infinities become ``null``
-    (JSON has no such numbers); non-ASCII text is emitted as UTF-8.
-
-    Returns:
-        A ``binary`` Arrow array with one value per row (``.to_pylist()`` gives ``bytes``).
-    """
-    if table.num_columns == 0:
-        return pa.repeat(pa.scalar(b"{}", pa.binary()), table.num_rows)
-    if table.num_rows == 0:
-        return pa.array([], pa.binary())
-    parts = []
-    for field in table.schema:
-        name = '"' + field.name.replace('"', '""') + '"'
-        value = f"t.{name}"
-        if pa.types.is_floating(field.type):
-            value = f"CASE WHEN isfinite(t.{name}) THEN t.{name} END"
-        parts.append(f"{name} := {value}")
-    sql = f"SELECT to_json(struct_pack({', '.join(parts)})) FROM __encode AS t"
-    con = _encoder()
-    con.register("__encode", table)
-    try:
-        result = con.sql(sql).to_arrow_table().column(0)
-    finally:
-        con.unregister("__encode")
-    encoded: pa.Array = result.combine_chunks().cast(pa.binary())
-    return encoded
