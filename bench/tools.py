@@ -68,6 +68,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool("sluice-pipeline", "runner", ("w0", "w1", "w2"),
          module="bench.runners.sluice_pipeline", sluice=True,
          label="Sluice pipeline (server API)"),
+    Tool("sluice-filters", "runner", ("w2",), module="bench.runners.sluice_filters_w2",
+         sluice=True, label="Sluice W2 filter chain (in-process)"),
     Tool("sluice-window", "runner", ("w3",), module="bench.runners.sluice_window_w3",
          sluice=True, label="Sluice windowed node (in-process)"),
     Tool("python-json", "runner", ("w0", "w1", "w2", "w3"), module="bench.runners.python_json",
