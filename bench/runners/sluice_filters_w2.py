@@ -19,13 +19,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
 
+from bench.runners._blocks import write_in_order
 from bench.runners._common import emit, parse_args
 from bench.runners.sluice_pipeline import pipeline_config
 from sluice.pipeline.compiler import Pipeline, compile_pipeline
@@ -35,24 +33,6 @@ from sluice.plugins.codecs.line import split_lines
 from sluice.plugins.filters import filter_kernels
 
 __all__: list[str] = []
-
-BLOCK_BYTES = 4 << 20
-
-
-def _blocks(path: Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """Whole-line blocks of about ``size`` bytes (the last line may lack a newline)."""
-    with path.open("rb") as fh:
-        carry = b""
-        while chunk := fh.read(size):
-            chunk = carry + chunk
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                carry = chunk
-                continue
-            carry = chunk[cut + 1 :]
-            yield chunk[: cut + 1]
-        if carry:
-            yield carry
 
 
 class _Chains:
@@ -77,19 +57,7 @@ def main() -> None:
     chains = _Chains(compile_pipeline(pipeline_config("w2", args.input, args.output)))
     workers = max(1, os.cpu_count() or 1)
     start = time.perf_counter()
-    events = 0
-    pending: deque[Future[tuple[bytes, int]]] = deque()
-    with ThreadPoolExecutor(workers) as pool, open(args.output, "wb") as out:
-        for block in _blocks(Path(args.input)):
-            pending.append(pool.submit(chains.filter, block))
-            while len(pending) > workers * 2:
-                data, count = pending.popleft().result()
-                out.write(data)
-                events += count
-        while pending:
-            data, count = pending.popleft().result()
-            out.write(data)
-            events += count
+    events = write_in_order(Path(args.input), Path(args.output), chains.filter, workers)
     emit({"events": events, "seconds": time.perf_counter() - start})
 
 

@@ -26,22 +26,20 @@ import json
 import os
 import sys
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bench.runners._blocks import blocks, write_in_order
 from sluice.pipeline.grok import Grok
 from sluice.pipeline.jsonl import encode_jsonl
 from sluice.pipeline.settings.filters import GrokSettings
 from sluice.plugins.codecs.line import split_lines
 
-__all__ = ["main", "run"]
+__all__ = ["blocks", "main", "run"]
 
-BLOCK_BYTES = 4 << 20
 FIELDS = (
     "clientip",
     "ident",
@@ -56,25 +54,6 @@ FIELDS = (
     "referrer",
     "agent",
 )
-
-
-def blocks(path: Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """Whole-line blocks of about ``size`` bytes (the last line may lack a newline)."""
-    with path.open("rb") as fh:
-        carry = b""
-        while True:
-            chunk = fh.read(size)
-            if not chunk:
-                if carry:
-                    yield carry
-                return
-            chunk = carry + chunk
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                carry = chunk
-                continue
-            carry = chunk[cut + 1 :]
-            yield chunk[: cut + 1]
 
 
 def lines_of(block: bytes) -> pa.Array:
@@ -102,19 +81,7 @@ def run(input_path: Path, output_path: Path, workers: int) -> tuple[int, float]:
             match={"message": ["%{COMBINEDAPACHELOG}"]}, tag_on_failure=["_grokparsefailure"]
         )
     )
-    events = 0
-    pending: deque[Future[tuple[bytes, int]]] = deque()
-    with ThreadPoolExecutor(workers) as pool, output_path.open("wb") as out:
-        for block in blocks(input_path):
-            pending.append(pool.submit(process, grok, block))
-            while len(pending) > workers * 2:
-                data, count = pending.popleft().result()
-                out.write(data)
-                events += count
-        while pending:
-            data, count = pending.popleft().result()
-            out.write(data)
-            events += count
+    events = write_in_order(input_path, output_path, partial(process, grok), workers)
     return events, time.perf_counter() - start
 
 
