@@ -1,11 +1,13 @@
 """SIGKILL a real server while a windowed node holds open windows; the restart loses nothing.
 
 A ``sluice server`` child runs ``stream_source -> realtime (scroll 60 s, waiting 10 s:
-count, sum, max per service) -> queue_storage`` over pre-loaded records. It is killed with
-SIGKILL as soon as it has read records past its latest checkpoint (taken mid-stream; one is
-written at most every 100 ms), with windows open, restarted on the same data dir (the flow resumes with
-``continue``: state and offsets come from the node's checkpoint), and fed a far-future
-heartbeat so every window closes. Every emitted row, including rows emitted again after the
+count, sum, max per service) -> queue_storage`` while the test produces the input chunk by
+chunk. After each chunk is read, the child is killed with SIGKILL as soon as it has read
+records past its latest checkpoint (one is written at most every 2 s, so the chunk that
+follows a checkpoint is read before the next), with windows open and input still to come:
+mid-stream by construction, however fast or slow the machine. It is restarted on the same
+data dir (the flow resumes with ``continue``: state and offsets come from the node's
+checkpoint), receives the remaining chunks, and a far-future heartbeat closes every window. Every emitted row, including rows emitted again after the
 restart (at-least-once output), must equal the uninterrupted answer, and every window must be
 there: nothing lost, nothing counted twice.
 """
@@ -47,7 +49,7 @@ class Proc:
     def __init__(self, data_dir: Path, log: Path) -> None:
         self.port = _free_port()
         self._log = log.open("ab")
-        env = {**os.environ, **WINDOW_ENV, "SLUICE_WINDOW_CHECKPOINT_INTERVAL_MS": "100"}
+        env = {**os.environ, **WINDOW_ENV, "SLUICE_WINDOW_CHECKPOINT_INTERVAL_MS": "2000"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sluice.cli.main", "server", "--port", str(self.port),
              "--data-dir", str(data_dir)],
@@ -142,6 +144,11 @@ def _expected(total: int) -> dict[tuple[int, str], tuple[int, int, int]]:
     return {k: (c, s, m) for k, (c, s, m) in acc.items()}
 
 
+def _produce(server: Proc, start: int, count: int) -> None:
+    records = [_record(i) for i in range(start, start + count)]
+    server.call("POST", f"/v3/sluice/result_tables/{SRC}/produce/", {"records": records})
+
+
 def test_sigkill_with_open_windows_loses_and_duplicates_no_count(tmp_path: Path) -> None:
     total, chunk = 240_000, 20_000
     data_dir, log = tmp_path / "data", tmp_path / "server.log"
@@ -151,9 +158,6 @@ def test_sigkill_with_open_windows_loses_and_duplicates_no_count(tmp_path: Path)
             "bk_biz_id": 591, "table_name": "wcrash_src",
             "fields": [{"field_name": "service", "field_type": "string"},
                        {"field_name": "latency", "field_type": "long"}]})  # fmt: skip
-        for start in range(0, total, chunk):
-            records = [_record(i) for i in range(start, start + chunk)]
-            first.call("POST", f"/v3/sluice/result_tables/{SRC}/produce/", {"records": records})
         flow_id = first.call("POST", f"{FLOW}/flows/create/",
                              {"project_id": 1, "flow_name": "wcrash", "nodes": _nodes()})["flow_id"]  # fmt: skip
         first.call("POST", f"{FLOW}/flows/{flow_id}/start/", {"consuming_mode": "continue"})
@@ -161,25 +165,35 @@ def test_sigkill_with_open_windows_loses_and_duplicates_no_count(tmp_path: Path)
                    first.call("GET", f"{FLOW}/flows/{flow_id}/graph/")["nodes"]}["win"]  # fmt: skip
         folder = state_dir(data_dir, flow_id, node_id)
         deadline = time.monotonic() + 120
-        while True:  # until records were read past a mid-stream checkpoint
-            read_before = int(first.node(flow_id, "win")["input"])
+        produced = 0
+        while True:  # one chunk at a time, until records were read past a checkpoint
+            assert produced < total, "no chunk was read past a checkpoint"
+            _produce(first, produced, chunk)
+            produced += chunk
+            while (read_before := int(first.node(flow_id, "win")["input"])) < produced:
+                assert time.monotonic() < deadline, f"the node read {read_before} of {produced}"
+                time.sleep(0.01)
             stored = read_checkpoint(folder) if folder.exists() else None
             checkpointed = sum(stored.offsets.values()) if stored else 0
-            if 0 < checkpointed < read_before < total:
+            if 0 < checkpointed < read_before and produced < total:
                 break
-            assert read_before < total, "the whole input was read before a mid-stream checkpoint"
-            assert time.monotonic() < deadline, "the windowed node never checkpointed"
-            time.sleep(0.005)
     except BaseException:
         first.terminate()
         raise
     first.kill()
+    # What the restart resumes from: the checkpoint file as the kill left it (atomic).
+    stored = read_checkpoint(folder)
+    assert stored is not None
+    resumed = sum(stored.offsets.values())
+    assert 0 < resumed <= read_before < total
     second = Proc(data_dir, log)
     try:
+        for start in range(produced, total, chunk):  # the input still to come
+            _produce(second, start, chunk)
         deadline = time.monotonic() + 120
         while True:
             node = second.node(flow_id, "win")
-            if node["lag"] == 0 and node["input"] > 0:
+            if node["lag"] == 0 and node["input"] >= total - resumed:
                 replayed = int(node["input"])
                 break
             assert time.monotonic() < deadline, f"the node did not catch up: {node}"
@@ -197,7 +211,8 @@ def test_sigkill_with_open_windows_loses_and_duplicates_no_count(tmp_path: Path)
         second.terminate()
     assert {n["node_name"]: n["status"] for n in status}["win"] == "running"
     # The restart resumed from a checkpoint taken mid-stream, not from the beginning.
-    assert total - read_before < replayed < total, f"the restart read {replayed} of {total}"
+    # The restart resumed from the mid-stream checkpoint: it read exactly what follows it.
+    assert replayed == total - resumed, f"the restart read {replayed} of {total}"
     got = Counter((r["dtEventTimeStamp"], r["service"]) for r in rows)
     assert set(got) == set(expected)
     wrong = [r for r in rows
@@ -205,6 +220,7 @@ def test_sigkill_with_open_windows_loses_and_duplicates_no_count(tmp_path: Path)
     assert wrong == []
     print(
         f"window crash test: {total} records, {read_before} read before SIGKILL, "
+        f"{resumed} in the checkpoint, "
         f"{replayed} read after the restart, "
         f"{len(expected)} windows, "
         f"{sum(got.values()) - len(got)} rows emitted again after the restart"
