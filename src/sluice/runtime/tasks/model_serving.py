@@ -37,7 +37,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.bus import TopicPartition
 from sluice.model.errors import Message, NodeValidError
 from sluice.runtime.engine import FlowTaskError, NodeTask
 from sluice.runtime.mining import (
@@ -159,9 +158,6 @@ class ModelServingProcessor(Resumable):
         self._dirty = False
 
     # -- StatefulProcessor hooks -------------------------------------------------------------
-
-    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
-        """Unused: the miner has no timers."""
 
     def snapshot(self) -> bytes:
         """The miner's clusters (see :class:`~.resumable.Resumable`)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from sluice.bus import TopicPartition
 from sluice.runtime.engine import NodeTask
@@ -37,6 +38,17 @@ class Resumable:
     task: NodeTask
     checkpointer: NodeCheckpointer
     _dirty: bool
+    _lag: Mapping[TopicPartition, int] = MappingProxyType({})
+
+    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
+        """Keep the loop's live count of unread records per input partition (see
+        :meth:`has_unread`)."""
+        self._lag = lag
+
+    def has_unread(self, topic: str, partition: int) -> bool:
+        """Whether the loop has unread records of ``topic``'s ``partition`` (windowed
+        processors keep such partitions from turning idle)."""
+        return self._lag.get(TopicPartition(topic, partition), 0) > 0
 
     def snapshot(self) -> bytes:
         """The whole state as one blob."""

@@ -134,7 +134,6 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
         self.output_topic = ctx.ensure_rt_topic(self.output_rt)
         self.step_ms = self.window.step_ms
         self.event_field = field
-        self._lag: Mapping[TopicPartition, int] = {}
         self.tracker = self._new_tracker()
         self.buffers: list[list[pa.Table]] = [[], []]
         self.buffered_rows = 0
@@ -194,10 +193,6 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
 
     # -- StatefulProcessor hooks -------------------------------------------------------------
 
-    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
-        """Keep input partitions with unread records from turning idle."""
-        self._lag = lag
-
     def _new_tracker(self) -> WatermarkTracker:
         return WatermarkTracker(
             self.window.waiting_ms, self.window.idle_timeout_ms, backlog=self._has_backlog
@@ -209,7 +204,7 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
         if not isinstance(key, tuple):
             return False
         index, partition = key
-        return self._lag.get(TopicPartition(rt_topic(self.inputs[index]), partition), 0) > 0
+        return self.has_unread(rt_topic(self.inputs[index]), partition)
 
     def reset_state(self) -> None:
         """Start with empty join windows (the checkpoint cannot be restored)."""

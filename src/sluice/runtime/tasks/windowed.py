@@ -175,6 +175,7 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
             self.post_sql = with_row_post(plan.post_sql)
             self.agg_relation = plan.agg_relation
             self.operator = WindowOperator(self.window, [k.column for k in plan.group_keys], aggs)
+            self.operator.set_backlog(self._has_backlog)
         except BaseException:
             self.query.close()
             raise
@@ -196,20 +197,14 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
             digest,
         )
         self._dirty = False
-        self._lag: Mapping[TopicPartition, int] = {}
         self._con = open_connection(SandboxSettings())
 
     # -- StatefulProcessor hooks -------------------------------------------------------------
 
-    def watch_lag(self, lag: Mapping[TopicPartition, int]) -> None:
-        """Keep input partitions with unread records from turning idle."""
-        self._lag = lag
-        self.operator.set_backlog(self._has_backlog)
-
     def _has_backlog(self, partition: Hashable) -> bool:
         if not isinstance(partition, int):
             return False
-        return self._lag.get(TopicPartition(rt_topic(self.input_rt), partition), 0) > 0
+        return self.has_unread(rt_topic(self.input_rt), partition)
 
     def snapshot(self) -> bytes:
         """The window operator's state (see :class:`~.resumable.Resumable`)."""
