@@ -29,6 +29,7 @@ from e2e_windows_helpers import WINDOW_ENV
 
 from sluice.runtime.tasks.checkpoint import state_dir
 from sluice.runtime.windows import read_checkpoint
+from sluice.testing import read_records
 
 FLOW = "/v3/dataflow/flow"
 SRC, OUT = "591_wcrash_src", "591_wcrash_out"
@@ -78,19 +79,7 @@ class Proc:
         return totals
 
     def rows(self, rt: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for partition in range(4):
-            offset = 0
-            while True:
-                page = self.client.get(
-                    f"/v3/sluice/result_tables/{rt}/records/",
-                    params={"partition": partition, "offset": offset, "limit": 10_000},
-                ).json()
-                if not page["result"] or not page["data"]["records"]:
-                    break
-                out += [r["value"] for r in page["data"]["records"]]
-                offset = int(page["data"]["next_offset"])
-        return out
+        return read_records(self.client, rt)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

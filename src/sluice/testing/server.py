@@ -16,13 +16,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from sluice.api.app import create_app
 from sluice.runtime.build import Components, build_components
 from sluice.runtime.tasks.settings import RuntimeSettings
 
-__all__ = ["FLOW", "InProcessServer", "fast_settings", "wait_until"]
+__all__ = ["FLOW", "InProcessServer", "fast_settings", "read_records", "wait_until"]
 
 FLOW = "/v3/dataflow/flow"
 """The DataFlow flow API prefix; relative URLs given to :meth:`InProcessServer.ok` start here."""
@@ -53,6 +54,25 @@ def wait_until(check: Callable[[], bool], timeout: float = 60.0, what: str = "")
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def read_records(client: httpx.Client, rt: str, partitions: int = 4) -> list[Any]:
+    """Every record value of ``table_{rt}`` through ``GET .../records/``, partition by
+    partition, page by page (none when the topic does not exist). ``client`` is any
+    httpx client of a Sluice server: a ``TestClient`` or one of a server process."""
+    out: list[Any] = []
+    for partition in range(partitions):
+        offset = 0
+        while True:
+            page = client.get(
+                f"/v3/sluice/result_tables/{rt}/records/",
+                params={"partition": partition, "offset": offset, "limit": 5000},
+            ).json()
+            if not page["result"] or not page["data"]["records"]:
+                break
+            out += [r["value"] for r in page["data"]["records"]]
+            offset = int(page["data"]["next_offset"])
+    return out
 
 
 class InProcessServer:
@@ -137,19 +157,7 @@ class InProcessServer:
 
     def records(self, rt: str, partitions: int = 4) -> list[Any]:
         """Every record value of ``table_{rt}``, partition by partition (none without topic)."""
-        out: list[Any] = []
-        for partition in range(partitions):
-            offset = 0
-            while True:
-                page = self.client.get(
-                    f"/v3/sluice/result_tables/{rt}/records/",
-                    params={"partition": partition, "offset": offset, "limit": 5000},
-                ).json()
-                if not page["result"] or not page["data"]["records"]:
-                    break
-                out += [r["value"] for r in page["data"]["records"]]
-                offset = int(page["data"]["next_offset"])
-        return out
+        return read_records(self.client, rt, partitions)
 
     # -- flows -------------------------------------------------------------------------------
 
