@@ -38,7 +38,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.json as pj
 
-from sluice.runtime.windows import AggSpec, WindowConfig, WindowOperator
+from sluice.windows import AggSpec, WindowConfig, WindowOperator
 
 __all__: list[str] = []
 

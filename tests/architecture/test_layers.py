@@ -12,13 +12,37 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "sluice"
 # layer -> the Sluice layers it must never import
 FORBIDDEN: dict[str, set[str]] = {
     "model": {"store", "bus", "sql", "plugins", "pipeline", "runtime", "api", "cli", "web"},
-    "bus": {"model", "store", "sql", "plugins", "pipeline", "runtime", "api", "cli", "web"},
+    "bus": {
+        "model",
+        "windows",
+        "store",
+        "sql",
+        "plugins",
+        "pipeline",
+        "runtime",
+        "api",
+        "cli",
+        "web",
+    },
     "store": {"bus", "sql", "plugins", "pipeline", "runtime", "api", "cli", "web"},
     "sql": {"store", "plugins", "pipeline", "runtime", "api", "cli", "web"},
     # filter plugins use the pipeline package's batch kernels (fields, conditions, grok)
     "plugins": {"store", "runtime", "api", "cli", "web"},
     "pipeline": {"store", "runtime", "api", "cli", "web"},
     "runtime": {"api", "cli", "web"},
+    # the event-time window engine: Arrow and DuckDB only, under plugins, pipeline and runtime
+    "windows": {
+        "model",
+        "store",
+        "bus",
+        "sql",
+        "plugins",
+        "pipeline",
+        "runtime",
+        "api",
+        "cli",
+        "web",
+    },
 }
 # entry points reach runtime only through FlowManager, the engine types it takes, and the
 # composition root that builds them

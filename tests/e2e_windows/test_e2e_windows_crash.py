@@ -28,8 +28,8 @@ import httpx
 from e2e_windows_helpers import WINDOW_ENV
 
 from sluice.runtime.tasks.checkpoint import state_dir
-from sluice.runtime.windows import read_checkpoint
 from sluice.testing import read_records
+from sluice.windows import read_checkpoint
 
 FLOW = "/v3/dataflow/flow"
 SRC, OUT = "591_wcrash_src", "591_wcrash_out"

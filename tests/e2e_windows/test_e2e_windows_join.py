@@ -19,7 +19,7 @@ import pytest
 from e2e_windows_helpers import WinServer, wait_until
 
 from sluice.runtime.tasks.checkpoint import state_dir
-from sluice.runtime.windows import read_checkpoint
+from sluice.windows import read_checkpoint
 
 LEFT, RIGHT = "591_wj_left", "591_wj_right"
 INNER, OUTER, AGG = "591_wj_inner", "591_wj_outer", "591_wj_agg"

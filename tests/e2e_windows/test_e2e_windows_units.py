@@ -19,9 +19,9 @@ from sluice.runtime.tasks.window_sql import (
     with_row_pre,
 )
 from sluice.runtime.tasks.windowed import WindowTaskSettings
-from sluice.runtime.windows import CheckpointError
 from sluice.sql import compile_realtime_sql, open_connection
 from sluice.sql.execution import run_sql
+from sluice.windows import CheckpointError
 
 SCHEMA = {"591_src": [("service", "string"), ("latency", "long"), ("sig", "string")]}
 

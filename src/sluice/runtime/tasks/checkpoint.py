@@ -10,7 +10,7 @@ clustering model node, :mod:`sluice.runtime.tasks.model_serving`) through
 
 A checkpoint lives in ``<data_dir>/state/flow{flow_id}_node{node_id}/window.ckpt`` and holds
 the operator snapshot *and* the input positions after the last batch the snapshot includes
-(``sluice.runtime.windows.write_checkpoint``: write a temporary file, fsync, rename, fsync
+(``sluice.windows.write_checkpoint``: write a temporary file, fsync, rename, fsync
 the directory). A crash leaves the previous or the new checkpoint, never a mix, so a task
 that restarts with ``continue`` restores the state and reads from the stored positions
 instead of its group's committed offsets: no record is lost or aggregated twice. Results
@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 
 from sluice.bus import TopicPartition
 from sluice.runtime.tasks.batch import BatchResult
-from sluice.runtime.windows import read_checkpoint, write_checkpoint
+from sluice.windows import read_checkpoint, write_checkpoint
 
 __all__ = ["NodeCheckpointer", "StatefulProcessor", "StoredState", "state_dir"]
 
@@ -118,7 +118,7 @@ class NodeCheckpointer:
         """The stored checkpoint, or None when the node has none.
 
         Raises:
-            sluice.runtime.windows.CheckpointError: the file is corrupt or foreign.
+            sluice.windows.CheckpointError: the file is corrupt or foreign.
         """
         found = read_checkpoint(self.directory)
         if found is None:

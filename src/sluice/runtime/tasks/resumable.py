@@ -18,7 +18,7 @@ from sluice.bus import TopicPartition
 from sluice.runtime.engine import NodeTask
 from sluice.runtime.tasks.checkpoint import NodeCheckpointer, StoredState
 from sluice.runtime.tasks.context import TaskContext
-from sluice.runtime.windows import CheckpointError, SnapshotError
+from sluice.windows import CheckpointError, SnapshotError
 
 __all__ = ["Resumable"]
 

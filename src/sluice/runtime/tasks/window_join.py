@@ -48,15 +48,15 @@ from sluice.runtime.tasks.realtime import RealtimeProcessor
 from sluice.runtime.tasks.resumable import Resumable
 from sluice.runtime.tasks.topics import dlq_rt, rt_topic
 from sluice.runtime.tasks.windowed import WindowTaskSettings
-from sluice.runtime.windows import (
+from sluice.sql import arrow_type, compile_realtime_sql
+from sluice.windows import (
     SnapshotError,
     WindowConfig,
     WindowType,
     event_times,
 )
-from sluice.runtime.windows.snapshot import decode, encode
-from sluice.runtime.windows.watermark import NEG_INF, WatermarkTracker
-from sluice.sql import arrow_type, compile_realtime_sql
+from sluice.windows.snapshot import decode, encode
+from sluice.windows.watermark import NEG_INF, WatermarkTracker
 
 __all__ = ["WindowJoinProcessor"]
 

@@ -2,7 +2,7 @@
 
 Per micro-batch: decode the fields the SQL reads, then for each input partition (in fetch
 order) run the aggregate plan's pre-aggregation (FROM, UDTFs, WHERE) in DuckDB and feed the
-rows to one :class:`~sluice.runtime.windows.WindowOperator` keyed by the plan's group keys
+rows to one :class:`~sluice.windows.WindowOperator` keyed by the plan's group keys
 with its aggregates, event time ``dtEventTimeStamp``. Fired windows (and lateness
 corrections) go through the post-aggregation (SELECT list, HAVING, output types); each output
 record carries ``dtEventTime``/``dtEventTimeStamp`` of its window start, as in BKData, and is
@@ -54,15 +54,15 @@ from sluice.runtime.tasks.window_sql import (
     with_row_post,
     with_row_pre,
 )
-from sluice.runtime.windows import (
+from sluice.sql import SandboxSettings, SqlExecutionError, compile_realtime_sql, open_connection
+from sluice.sql.execution import conform_input, run_sql
+from sluice.windows import (
     DLQ_REASON,
     AggSpec,
     WindowConfig,
     WindowOperator,
     WindowOutput,
 )
-from sluice.sql import SandboxSettings, SqlExecutionError, compile_realtime_sql, open_connection
-from sluice.sql.execution import conform_input, run_sql
 
 __all__ = ["ROW_COLUMN", "WindowTaskSettings", "WindowedRealtimeProcessor"]
 
@@ -241,7 +241,7 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
 
         The records are fed partition by partition (in fetch order), as separate
         ``process`` calls would, but in one decode, one pre-aggregation query and one
-        :meth:`~sluice.runtime.windows.WindowOperator.process_runs` call.
+        :meth:`~sluice.windows.WindowOperator.process_runs` call.
         """
         source = batch.inputs.get(self.input_rt)
         if source is None:

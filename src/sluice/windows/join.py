@@ -24,13 +24,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import RESERVED_PREFIX, WindowConfig, WindowType
-from sluice.runtime.windows.kernels import concat, quote
-from sluice.runtime.windows.operator import WindowSpecError, event_times
-from sluice.runtime.windows.output import WINDOW_COLUMNS, WindowOutput, dlq_table
-from sluice.runtime.windows.output import with_window_columns as _bounds
-from sluice.runtime.windows.snapshot import SnapshotError, decode, encode
-from sluice.runtime.windows.watermark import NEG_INF, POS_INF, WatermarkTracker
+from sluice.windows.config import RESERVED_PREFIX, WindowConfig, WindowType
+from sluice.windows.kernels import concat, quote
+from sluice.windows.operator import WindowSpecError, event_times
+from sluice.windows.output import WINDOW_COLUMNS, WindowOutput, dlq_table
+from sluice.windows.output import with_window_columns as _bounds
+from sluice.windows.snapshot import SnapshotError, decode, encode
+from sluice.windows.watermark import NEG_INF, POS_INF, WatermarkTracker
 
 __all__ = ["JoinHow", "Side", "WindowJoin"]
 

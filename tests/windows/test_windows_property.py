@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime_windows_ref import (
+from windows_ref import (
     AGGS,
     ARROW_AGGS,
     SIMPLE_AGGS,
@@ -31,7 +31,7 @@ from runtime_windows_ref import (
     session_emissions,
 )
 
-from sluice.runtime.windows import WindowConfig
+from sluice.windows import WindowConfig
 
 BASE = 1_793_491_200_000
 SETTINGS = settings(

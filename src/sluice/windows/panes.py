@@ -22,10 +22,10 @@ import math
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.arrowagg import floor_to
-from sluice.runtime.windows.config import WindowConfig, WindowType
-from sluice.runtime.windows.kernels import Kernels, concat
-from sluice.runtime.windows.strategy import Ingested, WindowStrategy
+from sluice.windows.arrowagg import floor_to
+from sluice.windows.config import WindowConfig, WindowType
+from sluice.windows.kernels import Kernels, concat
+from sluice.windows.strategy import Ingested, WindowStrategy
 
 __all__ = ["PaneWindows"]
 

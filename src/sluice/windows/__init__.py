@@ -9,23 +9,23 @@ atomically with input offsets.
 
 from __future__ import annotations
 
-from sluice.runtime.windows.checkpoint import (
+from sluice.windows.checkpoint import (
     Checkpoint,
     CheckpointError,
     read_checkpoint,
     write_checkpoint,
 )
-from sluice.runtime.windows.config import AggFunc, AggSpec, WindowConfig, WindowType
-from sluice.runtime.windows.join import JoinHow, Side, WindowJoin
-from sluice.runtime.windows.operator import (
+from sluice.windows.config import AggFunc, AggSpec, WindowConfig, WindowType
+from sluice.windows.join import JoinHow, Side, WindowJoin
+from sluice.windows.operator import (
     WindowMetrics,
     WindowOperator,
     WindowSpecError,
     WindowStateLimitError,
     event_times,
 )
-from sluice.runtime.windows.output import DLQ_REASON, WINDOW_COLUMNS, WindowOutput
-from sluice.runtime.windows.snapshot import SnapshotError
+from sluice.windows.output import DLQ_REASON, WINDOW_COLUMNS, WindowOutput
+from sluice.windows.snapshot import SnapshotError
 
 __all__ = [
     "DLQ_REASON",

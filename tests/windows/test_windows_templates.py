@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sluice.runtime.windows import AggSpec, WindowConfig, WindowOperator, WindowOutput
+from sluice.windows import AggSpec, WindowConfig, WindowOperator, WindowOutput
 
 LATENESS = {"allowed_lateness": False, "lateness_time": 1, "lateness_count_freq": 60}
 LOG_COUNT_NODE: dict[str, Any] = {

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime_windows_ref import record_marks
+from windows_ref import record_marks
 
-from sluice.runtime.windows import (
+from sluice.windows import (
     CheckpointError,
     WindowConfig,
     WindowJoin,

@@ -35,22 +35,22 @@ from collections.abc import Callable, Hashable, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import AggSpec, WindowConfig, WindowType
-from sluice.runtime.windows.kernels import Kernels
-from sluice.runtime.windows.output import WindowOutput, dlq_table
-from sluice.runtime.windows.output import with_window_columns as _bounds
-from sluice.runtime.windows.panes import PaneWindows
-from sluice.runtime.windows.sessions import SessionWindows
-from sluice.runtime.windows.snapshot import SnapshotError, decode, encode
-from sluice.runtime.windows.spec import (
+from sluice.windows.config import AggSpec, WindowConfig, WindowType
+from sluice.windows.kernels import Kernels
+from sluice.windows.output import WindowOutput, dlq_table
+from sluice.windows.output import with_window_columns as _bounds
+from sluice.windows.panes import PaneWindows
+from sluice.windows.sessions import SessionWindows
+from sluice.windows.snapshot import SnapshotError, decode, encode
+from sluice.windows.spec import (
     WindowMetrics,
     WindowSpecError,
     WindowStateLimitError,
     check_spec,
     event_times,
 )
-from sluice.runtime.windows.strategy import WindowStrategy
-from sluice.runtime.windows.watermark import NEG_INF, POS_INF, WatermarkTracker
+from sluice.windows.strategy import WindowStrategy
+from sluice.windows.watermark import NEG_INF, POS_INF, WatermarkTracker
 
 __all__ = [
     "WindowMetrics",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import RESERVED_PREFIX, AggSpec
-from sluice.runtime.windows.output import WINDOW_COLUMNS
+from sluice.windows.config import RESERVED_PREFIX, AggSpec
+from sluice.windows.output import WINDOW_COLUMNS
 
 __all__ = [
     "WindowMetrics",

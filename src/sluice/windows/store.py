@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
-from sluice.runtime.windows.kernels import concat
+from sluice.windows.kernels import concat
 
 __all__ = ["PartStore"]
 

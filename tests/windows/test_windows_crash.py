@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-CHILD = Path(__file__).with_name("runtime_windows_crash_child.py")
+CHILD = Path(__file__).with_name("windows_crash_child.py")
 BASE = 1_793_491_200_000
 
 

@@ -1,6 +1,6 @@
 """Child process for the crash test: window a JSON-lines file with periodic atomic checkpoints.
 
-``python runtime_windows_crash_child.py INPUT WORKDIR KIND CHUNK_LINES SLEEP_S``
+``python windows_crash_child.py INPUT WORKDIR KIND CHUNK_LINES SLEEP_S``
 
 Every chunk: decode, ``process``, append the emitted rows and DLQ records to
 ``WORKDIR/out.jsonl`` (fsync), then checkpoint state + input byte offset + output length
@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.json as pj
 
-from sluice.runtime.windows import (
+from sluice.windows import (
     AggSpec,
     WindowConfig,
     WindowOperator,

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import WindowConfig
-from sluice.runtime.windows.kernels import Kernels
-from sluice.runtime.windows.store import PartStore
+from sluice.windows.config import WindowConfig
+from sluice.windows.kernels import Kernels
+from sluice.windows.store import PartStore
 
 __all__ = ["Ingested", "WindowStrategy"]
 

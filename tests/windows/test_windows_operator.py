@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from sluice.runtime.windows import (
+from sluice.windows import (
     DLQ_REASON,
     AggSpec,
     SnapshotError,

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from sluice.runtime.windows import AggSpec, WindowConfig, WindowOperator
+from sluice.windows import AggSpec, WindowConfig, WindowOperator
 
 __all__ = [
     "AGGS",

@@ -21,9 +21,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import WindowConfig
-from sluice.runtime.windows.kernels import Kernels, concat, quote
-from sluice.runtime.windows.strategy import Ingested, WindowStrategy
+from sluice.windows.config import WindowConfig
+from sluice.windows.kernels import Kernels, concat, quote
+from sluice.windows.strategy import Ingested, WindowStrategy
 
 __all__ = ["SessionWindows"]
 

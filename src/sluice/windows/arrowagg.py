@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.runtime.windows.config import AggFunc, AggSpec
+from sluice.windows.config import AggFunc, AggSpec
 
 __all__ = ["ArrowAggs", "floor_to"]
 

@@ -31,8 +31,8 @@ from itertools import count as _counter
 import duckdb
 import pyarrow as pa
 
-from sluice.runtime.windows.arrowagg import ArrowAggs
-from sluice.runtime.windows.config import AggFunc, AggSpec
+from sluice.windows.arrowagg import ArrowAggs
+from sluice.windows.config import AggFunc, AggSpec
 
 __all__ = ["Kernels", "quote"]
 
