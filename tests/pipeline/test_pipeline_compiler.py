@@ -26,6 +26,7 @@ ISSUE_PLUGINS = {
         "translate",
         "useragent",
         "sql",
+        "window",
     },
     "output": {
         "stdout",

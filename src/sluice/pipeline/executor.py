@@ -11,13 +11,19 @@ for an output section and says which rows each output receives.
 Kernels: grok, dissect and kv come built by the compiler; ``drop`` is built in; the
 runtime registers the others with :meth:`KernelRegistry.register`. A filter without a
 kernel raises :class:`ConfigError` when the chain is built, naming it.
+
+Stateful kernels (:class:`StatefulKernel`, e.g. the ``window`` filter) keep events across
+batches: the chain also offers :meth:`FilterChain.tick` (what they emit on processing time,
+run through the filters after them), :meth:`FilterChain.take_dead` (events they refused,
+for the dead-letter queue) and :meth:`FilterChain.snapshot`/:meth:`FilterChain.restore`
+(their state, which the runtime checkpoints with the input offset).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +43,14 @@ from sluice.pipeline.fields import (
 from sluice.pipeline.settings.common import CommonFilterSettings, PluginSettings
 from sluice.pipeline.sprintf import Sprintf, compile_sprintf
 
-__all__ = ["FilterChain", "Kernel", "KernelRegistry", "default_kernels", "route_outputs"]
+__all__ = [
+    "FilterChain",
+    "Kernel",
+    "KernelRegistry",
+    "StatefulKernel",
+    "default_kernels",
+    "route_outputs",
+]
 
 ROW = "__sluice_row__"
 
@@ -46,6 +59,37 @@ Kernel = Callable[[pa.Table], tuple[pa.Table, pa.Array | None]]
 removes rows (drop, split) returns ``None`` as its mask and keeps the hidden row column."""
 
 KernelFactory = Callable[[PluginSettings], Kernel]
+
+
+@runtime_checkable
+class StatefulKernel(Protocol):
+    """A kernel that keeps events across batches (the ``window`` filter).
+
+    Called like a :data:`Kernel` (mask ``None``; emitted rows carry the hidden row column).
+    The runtime owns it on one thread: it calls :meth:`tick` when the input is idle, drains
+    :meth:`take_dead` after every batch and tick, and checkpoints :meth:`snapshot` with the
+    input offset (:meth:`restore` on start, before the first batch).
+    """
+
+    def __call__(self, table: pa.Table) -> tuple[pa.Table, pa.Array | None]: ...
+
+    def tick(self, now_ms: int | None = None) -> pa.Table:
+        """Rows due on processing time (may have no columns when none); ``now_ms``
+        defaults to the wall clock."""
+        ...
+
+    def take_dead(self) -> tuple[pa.Table, list[str]]:
+        """Events refused since the last call (without the row column) and their reasons."""
+        ...
+
+    def snapshot(self) -> bytes:
+        """The whole state, to store with the offset after the batches it includes."""
+        ...
+
+    def restore(self, blob: bytes) -> None:
+        """Replace the state with a :meth:`snapshot`; raises ``ValueError`` when it does
+        not fit this kernel's settings."""
+        ...
 
 
 class KernelRegistry:
@@ -150,6 +194,8 @@ class FilterChain:
 
     def __init__(self, nodes: tuple[Node, ...], kernels: KernelRegistry | None = None) -> None:
         registry = kernels or default_kernels()
+        self.stateful: dict[str, StatefulKernel] = {}
+        """Filter id -> its stateful kernel (empty: the chain keeps nothing across batches)."""
         self._steps = [self._build(node, registry) for node in nodes]
 
     def _build(self, node: Node, registry: KernelRegistry) -> Any:
@@ -169,6 +215,8 @@ class FilterChain:
                     pos.line, pos.column,
                 )  # fmt: skip
             kernel = factory(node.settings)
+        if isinstance(kernel, StatefulKernel):
+            self.stateful[node.id] = kernel
         return ("plugin", node, kernel, _Decorations.of(node.settings))
 
     def run(self, table: pa.Table) -> pa.Table:
@@ -176,6 +224,56 @@ class FilterChain:
         table = table.append_column(ROW, row_index(table.num_rows))
         table = self._run(self._steps, table)
         return table.drop_columns([ROW])
+
+    def tick(self, now_ms: int | None = None) -> pa.Table | None:
+        """What the stateful filters emit on processing time (idle input), each part run
+        through the filters after its filter; ``None`` when nothing was emitted."""
+        if not self.stateful:
+            return None
+        parts = [p.drop_columns([ROW]) for p in self._tick(self._steps, now_ms) if p.num_rows]
+        return _concat(parts) if parts else None
+
+    def _tick(self, steps: list[Any], now_ms: int | None) -> list[pa.Table]:
+        out: list[pa.Table] = []
+        for i, step in enumerate(steps):
+            produced: list[pa.Table] = []
+            if step[0] == "plugin" and isinstance(step[2], StatefulKernel):
+                rows = step[2].tick(now_ms)
+                if rows.num_rows:
+                    if ROW not in rows.column_names:
+                        rows = rows.append_column(ROW, row_index(rows.num_rows))
+                    if step[3]:
+                        rows = step[3].apply(rows, pa.repeat(pa.scalar(True), rows.num_rows))
+                    produced.append(rows)
+            elif step[0] == "if":
+                for _, body in step[1]:
+                    produced.extend(self._tick(body, now_ms))
+                produced.extend(self._tick(step[2], now_ms))
+            out.extend(self._run(steps[i + 1 :], t) for t in produced)
+        return out
+
+    def take_dead(self) -> list[tuple[str, pa.Table, list[str]]]:
+        """Events the stateful filters refused since the last call: ``(filter id, events,
+        reasons)`` per filter that refused some."""
+        out = []
+        for node_id, kernel in self.stateful.items():
+            events, reasons = kernel.take_dead()
+            if reasons:
+                out.append((node_id, events, reasons))
+        return out
+
+    def snapshot(self) -> dict[str, bytes]:
+        """The state of every stateful filter, by filter id."""
+        return {node_id: kernel.snapshot() for node_id, kernel in self.stateful.items()}
+
+    def restore(self, states: Mapping[str, bytes]) -> list[str]:
+        """Restore the filters found in ``states``; returns the ids of stateful filters
+        that start empty (no state stored for them). Raises ``ValueError`` when a state
+        does not fit its filter's settings."""
+        for node_id, blob in states.items():
+            if node_id in self.stateful:
+                self.stateful[node_id].restore(blob)
+        return [node_id for node_id in self.stateful if node_id not in states]
 
     def _run(self, steps: list[Any], table: pa.Table) -> pa.Table:
         for step in steps:

@@ -11,6 +11,7 @@ from sluice.pipeline.ast import SectionKind
 from sluice.pipeline.settings.catalog import FILTERS, INPUTS, OUTPUTS
 from sluice.pipeline.settings.common import PluginSettings
 from sluice.pipeline.settings.filters import DissectSettings, GrokSettings, KvSettings
+from sluice.pipeline.settings.window import WindowSettings
 
 __all__ = ["PLUGINS", "known_plugins", "setting_names", "settings_model"]
 
@@ -19,6 +20,7 @@ _FILTERS: dict[str, type[PluginSettings]] = {
     "grok": GrokSettings,
     "dissect": DissectSettings,
     "kv": KvSettings,
+    "window": WindowSettings,
 }
 
 PLUGINS: dict[SectionKind, dict[str, type[PluginSettings]]] = {

@@ -243,6 +243,18 @@ class WindowOperator:
             return WindowOutput()
         return self._emit(self._tracker.refresh(now), None)
 
+    def advance_to(self, watermark_ms: int) -> WindowOutput:
+        """Raise the watermark to at least ``watermark_ms`` and fire what became due.
+
+        For a caller that knows no earlier record will come (e.g. a pipeline's only input
+        has been silent long enough); the watermark never goes backwards, and records older
+        than it are late afterwards (DLQ, or corrections within the allowed lateness).
+        """
+        if self._finished:
+            return WindowOutput()
+        self._tracker.watermark = max(self._tracker.watermark, int(watermark_ms))
+        return self._emit(self._tracker.watermark, None)
+
     def flush(self) -> WindowOutput:
         """End of a finite input: emit every open window and pending correction.
 

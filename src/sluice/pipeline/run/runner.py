@@ -22,6 +22,9 @@ Who calls it: ``sluice pipeline run``, the pipelines REST endpoints and the end-
   @timestamp}``: values that are not JSON objects, whole batches a filter failed on (e.g.
   an SQL error), and rows an output rejected (e.g. an Elasticsearch mapping error). An
   output that fails as a whole (server down) is retried with backoff, the batch uncommitted.
+- **Stateful filters** (``window``): their state is checkpointed with the input offset in
+  ``{state_dir}/filters.ckpt`` (:mod:`sluice.pipeline.run.filter_state`); events they
+  refuse (late) are dead letters too; on idle polls the worker lets them emit.
 
 :meth:`PipelineRunner.status` reports counters; :meth:`PipelineRunner.wait_idle` waits until
 finite inputs are done and everything emitted is committed.
@@ -57,6 +60,7 @@ from sluice.pipeline.run.chunks import (
     table_events,
     to_ipc,
 )
+from sluice.pipeline.run.filter_state import FilterCheckpoint
 from sluice.pipeline.run.live import live_fields
 from sluice.pipeline.run.worker import BatchWorker
 from sluice.plugins.filters import filter_kernels
@@ -247,10 +251,15 @@ class PipelineRunner:
     def _work(self) -> None:
         """The worker thread: a :class:`~sluice.pipeline.run.worker.BatchWorker` over the
         input topic; what ends it early is kept in ``worker_error`` (state "failure")."""
+        state = None
+        if self.chain.stateful:  # window filters: their state is checkpointed with the offset
+            state = FilterCheckpoint(
+                self.name, self.chain, self.state_dir, f"{self.in_topic}/0", self._chain_dead
+            ).worker_state()
         worker = BatchWorker(
             name=self.name, bus=self.bus, topic=self.in_topic, group=self.group,
             batch_size=self.batch_size, stop=self._stop, filter_batch=self._filter,
-            deliver=self._deliver, on_retry=self._count_retry,
+            deliver=self._deliver, on_retry=self._count_retry, state=state,
         )  # fmt: skip
         try:
             worker.run()
@@ -291,7 +300,17 @@ class PipelineRunner:
                       self.dlq_topic)  # fmt: skip
             dead.extend(self._dead("filter", reason, e) for e in rows_of(table))
             out = table.slice(0, 0)
+        if self.chain.stateful:
+            dead.extend(self._chain_dead())
         return table, out, dead
+
+    def _chain_dead(self) -> list[bytes]:
+        """Dead letters of the events stateful filters refused (e.g. late for a window)."""
+        return [
+            self._dead(node_id, reason, event)
+            for node_id, events, reasons in self.chain.take_dead()
+            for reason, event in zip(reasons, rows_of(events), strict=True)
+        ]
 
     def _deliver(self, out: pa.Table, dead: list[bytes], events: int) -> bool:
         """Route ``out`` to the outputs, flush them, store the dead letters (``dead`` and

@@ -13,6 +13,17 @@ batches are delivered and committed in order, each only once ``deliver`` returne
 runner flushes its outputs inside it): at-least-once, a crash before the commit replays the
 batch. A callable that raises (an output failing as a whole, a filter raising outside the
 dead-letter path) is retried with backoff, nothing committed meanwhile.
+
+Stateful filters (the ``window`` filter) come with a :class:`FilterState`: right after
+batch N is filtered the worker takes a snapshot of the filters' state, and the delivery
+thread stores it with N's next offset (``FilterState.save``) after N's outputs are
+delivered and before the offset is committed. On start ``FilterState.load`` restores the
+last snapshot and the worker resumes from its offset, so a crash replays exactly the
+batches the restored state has not seen: no event is lost or counted twice in the state
+(outputs stay at-least-once: results delivered after the last save are delivered again).
+When a fetch returns nothing the worker calls ``tick`` (windows closing on an idle input)
+and hands what it emits through the same path, with a snapshot at the same offset.
+Pipelines without stateful filters pass no ``FilterState`` and take no snapshots.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ import pyarrow as pa
 
 from sluice.bus import Bus, Headers, TopicPartition
 
-__all__ = ["FETCH_BYTES", "BatchWorker", "DeliverBatch", "FilterBatch"]
+__all__ = ["FETCH_BYTES", "BatchWorker", "DeliverBatch", "FilterBatch", "FilterState"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +56,29 @@ DeliverBatch = Callable[[pa.Table, list[bytes], int], object]
 """``(filtered events, dead letters, decoded count)``: write, flush and count the batch;
 raising means "retry this batch", so it must be safe to call again with the same batch."""
 
+TickBatch = Callable[[], tuple[pa.Table, list[bytes]] | None]
+"""``() -> (emitted events, dead letters)`` of stateful filters on an idle poll, or ``None``
+when they emitted nothing."""
+
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class FilterState:
+    """How the worker checkpoints the state of stateful filters (see the module doc).
+
+    Attributes:
+        snapshot: the filters' state now (called on the worker thread, between batches).
+        save: ``(state, next_offset)``: store it durably and atomically (delivery thread),
+            before that offset is committed.
+        load: restore the last saved state; its next offset, or ``None`` when none was saved.
+        tick: what the filters emit on an idle poll (see :data:`TickBatch`).
+    """
+
+    snapshot: Callable[[], bytes]
+    save: Callable[[bytes, int], None]
+    load: Callable[[], int | None]
+    tick: TickBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +90,7 @@ class _Filtered:
     dead: list[bytes]
     offset: int
     next_offset: int
+    state: bytes | None = None  # the stateful filters' snapshot after this batch
 
 
 class BatchWorker:
@@ -75,6 +109,7 @@ class BatchWorker:
         filter_batch: FilterBatch,
         deliver: DeliverBatch,
         on_retry: Callable[[Exception], None],
+        state: FilterState | None = None,
     ) -> None:
         self.name = name
         self.bus = bus
@@ -85,6 +120,7 @@ class BatchWorker:
         self._filter = filter_batch
         self._deliver = deliver
         self._on_retry = on_retry
+        self._state = state
 
     def run(self) -> None:
         """Fetch, decode and filter batch N+1 on this thread while the delivery thread
@@ -95,7 +131,8 @@ class BatchWorker:
                 the caller reports the pipeline as failed.
         """
         tp = self.tp
-        committed = self.bus.committed(self.group, tp)
+        restored = self._state.load() if self._state is not None else None
+        committed = restored if restored is not None else self.bus.committed(self.group, tp)
         offset = committed if committed is not None else self.bus.earliest_offset(*tp)
         handoff: queue.Queue[_Filtered] = queue.Queue(maxsize=1)
         failed: list[BaseException] = []
@@ -112,14 +149,19 @@ class BatchWorker:
                 )
                 records = list(result.records())
                 if not records:
-                    continue
-                values = [r.value for r in records]
-                headers = [r.headers for r in records]
-                filtered = self._retrying(offset, partial(self._filter, values, headers))
-                if filtered is None:
-                    return
-                table, out, dead = filtered
-                item = _Filtered(table.num_rows, out, dead, offset, records[-1].offset + 1)
+                    item = self._tick(offset)
+                    if item is None:
+                        continue
+                else:
+                    values = [r.value for r in records]
+                    headers = [r.headers for r in records]
+                    filtered = self._retrying(offset, partial(self._filter, values, headers))
+                    if filtered is None:
+                        return
+                    table, out, dead = filtered
+                    state = self._state.snapshot() if self._state is not None else None
+                    next_offset = records[-1].offset + 1
+                    item = _Filtered(table.num_rows, out, dead, offset, next_offset, state)
                 offset = item.next_offset
                 while not self._stop.is_set() and delivery.is_alive():
                     try:
@@ -132,6 +174,18 @@ class BatchWorker:
             delivery.join()
         if failed:
             raise failed[0]
+
+    def _tick(self, offset: int) -> _Filtered | None:
+        """What the stateful filters emit on an idle poll, as an item at ``offset`` (with
+        their snapshot); ``None`` when they emit nothing (or there are none)."""
+        if self._state is None:
+            return None
+        ticked = self._retrying(offset, self._state.tick)
+        if ticked is None:
+            return None
+        out, dead = ticked
+        # no event was decoded: count the emitted ones as in, so none counts as filtered out
+        return _Filtered(out.num_rows, out, dead, offset, offset, self._state.snapshot())
 
     def _retrying(self, offset: int, work: Callable[[], _T]) -> _T | None:
         """``work()``, retried with backoff while it raises (an output failing as a whole);
@@ -170,6 +224,8 @@ class BatchWorker:
                 )
                 if delivered is None:
                     return
+                if item.state is not None and self._state is not None:
+                    self._state.save(item.state, item.next_offset)
                 self.bus.commit(self.group, {self.tp: item.next_offset})
         except BaseException as exc:  # run() re-raises it
             failed.append(exc)

@@ -2,7 +2,7 @@
 
 :func:`filter_kernels` returns a :class:`~sluice.pipeline.executor.KernelRegistry` holding
 ``drop`` and every kernel of this package: json, mutate, date, truncate, fingerprint, uuid,
-translate, sql, split, useragent (grok, dissect and kv are built by the compiler). Who calls it: the pipeline
+translate, sql, split, useragent, window (grok, dissect and kv are built by the compiler). Who calls it: the pipeline
 runtime (:mod:`sluice.pipeline.run`), ``sluice pipeline test`` and the simulate endpoint.
 """
 
@@ -19,6 +19,7 @@ from sluice.plugins.filters.translate import translate_kernel
 from sluice.plugins.filters.truncate import truncate_kernel
 from sluice.plugins.filters.useragent import useragent_kernel
 from sluice.plugins.filters.uuid_filter import uuid_kernel
+from sluice.plugins.filters.window import window_kernel
 
 __all__ = ["SqlFilterError", "filter_kernels"]
 
@@ -37,6 +38,7 @@ def filter_kernels() -> KernelRegistry:
         ("sql", sql_kernel),
         ("split", split_kernel),
         ("useragent", useragent_kernel),
+        ("window", window_kernel),
     ):
         registry.register(name, factory)
     return registry
