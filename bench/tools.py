@@ -68,6 +68,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool("sluice-pipeline", "runner", ("w0", "w1", "w2"),
          module="bench.runners.sluice_pipeline", sluice=True,
          label="Sluice pipeline (server API)"),
+    Tool("sluice-pipeline-tcp", "runner", ("w1",), module="bench.runners.sluice_pipeline_tcp",
+         sluice=True, label="Sluice pipeline, tcp json_lines input (server API)"),
     Tool("sluice-filters", "runner", ("w2",), module="bench.runners.sluice_filters_w2",
          sluice=True, label="Sluice W2 filter chain (in-process)"),
     Tool("sluice-window", "runner", ("w3",), module="bench.runners.sluice_window_w3",
