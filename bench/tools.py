@@ -65,7 +65,7 @@ class Skip:
 TOOLS: tuple[Tool, ...] = (
     Tool("sluice-flow", "runner", ("w1", "w3"), module="bench.runners.sluice_flow",
          sluice=True, label="Sluice flow (server API)"),
-    Tool("sluice-pipeline", "runner", ("w0", "w1", "w2"),
+    Tool("sluice-pipeline", "runner", ("w0", "w1", "w2", "w3"),
          module="bench.runners.sluice_pipeline", sluice=True,
          label="Sluice pipeline (server API)"),
     Tool("sluice-pipeline-tcp", "runner", ("w1",), module="bench.runners.sluice_pipeline_tcp",

@@ -1,7 +1,14 @@
-"""Sluice row: W0, W1 or W2 as a Logstash-style pipeline, run by the real server.
+"""Sluice row: W0, W1, W2 or W3 as a Logstash-style pipeline, run by the real server.
 
-``python -m bench.runners.sluice_pipeline --workload w0|w1|w2 --input IN --output OUT
+``python -m bench.runners.sluice_pipeline --workload w0|w1|w2|w3 --input IN --output OUT
 --workdir DIR``. Over HTTP against a ``sluice server`` child process:
+
+0. W3 only, before the clock starts: the input is copied into the workdir and one
+   end-of-input marker appended (``service``/``level`` ``__end__``, event time one day
+   after the last event): a stream never ends, so the last windows close only when a later
+   event moves the watermark past them, as in :mod:`bench.runners.sluice_flow`. The
+   marker's own window never closes (``idle_timeout => 0``) and the ``sql`` filter that
+   writes the W3 contract rows leaves it out anyway.
 
 1. ``POST /v3/sluice/pipelines/`` with ``{"name", "config"}``: the pipeline text
    from :func:`pipeline_config` (``file`` input from the beginning, the workload's filters,
@@ -22,8 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.runners._common import emit, skip
 from bench.runners._server import ApiError, SluiceServer, Unavailable
+from bench.runners.sluice_flow import END_MARKER
 
 __all__ = ["pipeline_config"]
 
@@ -67,7 +77,37 @@ def pipeline_config(workload: str, input_path: str, output: str) -> str:
             f'  sql {{ statement => "SELECT {", ".join(_W2_KEEP)} FROM events" }}\n}}\n'
             f'output {{ file {{ path => "{output}" codec => json_lines }} }}\n'
         )
+    if workload == "w3":
+        return (
+            f'input {{ file {{ path => "{input_path}" start_position => "beginning" '
+            "codec => json } }\n"
+            "filter {\n"
+            # Sluice's own ``window`` filter: BKData's scroll window as the flow row runs it
+            '  window { type => "scroll" size => 60 waiting_time => 10 timestamp => "ts_ms"\n'
+            '           idle_timeout => 0 group_by => ["service", "level"]\n'
+            '           aggregates => { "count" => "count(*)" '
+            '"avg_latency_ms" => "avg(latency_ms)" "max_latency_ms" => "max(latency_ms)" } }\n'
+            '  sql { statement => "SELECT dtEventTimeStamp AS window_start, service, level, '
+            f"count, avg_latency_ms, max_latency_ms FROM events WHERE service <> '{END_MARKER}'"
+            '" }\n}\n'
+            f'output {{ file {{ path => "{output}" codec => json_lines }} }}\n'
+        )
     raise ValueError(f"no pipeline for workload {workload!r}")
+
+
+def w3_input(events: Path, workdir: Path) -> Path:
+    """Step 0: ``events`` plus the end-of-input marker, as a file in ``workdir``."""
+    target = workdir / "w3-input.jsonl"
+    last = 0
+    with events.open("rb") as src, target.open("wb") as dst:
+        for line in src:
+            if line.strip():
+                last = max(last, int(orjson.loads(line)["ts_ms"]))
+                dst.write(line if line.endswith(b"\n") else line + b"\n")
+        at = last + 86_400_000
+        dst.write(orjson.dumps({"ts_ms": at, "service": END_MARKER, "level": END_MARKER,
+                                "latency_ms": 0.0}) + b"\n")  # fmt: skip
+    return target
 
 
 class _LineCounter:
@@ -98,7 +138,10 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
     """Steps 1-3 of the module docstring; returns the result object."""
     pid = f"bench_{args.workload}"
     out = Path(args.output)
-    config = pipeline_config(args.workload, str(Path(args.input).resolve()), str(out.resolve()))
+    source = Path(args.input).resolve()
+    if args.workload == "w3":
+        source = w3_input(source, Path(args.workdir).resolve())
+    config = pipeline_config(args.workload, str(source), str(out.resolve()))
     srv.call("POST", "/v3/sluice/pipelines/", json={"name": pid, "config": config})
     start = time.perf_counter()
     srv.call("POST", f"/v3/sluice/pipelines/{pid}/start/", json={})
@@ -118,7 +161,7 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Sluice pipeline runner (through the server)")
-    parser.add_argument("--workload", required=True, choices=("w0", "w1", "w2"))
+    parser.add_argument("--workload", required=True, choices=("w0", "w1", "w2", "w3"))
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--workdir", default=None)
@@ -126,6 +169,8 @@ def main() -> None:
                         help="seconds without output growth that mean the run is done")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-bench-"))
+    args.workdir = str(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
         with SluiceServer(workdir / "server") as srv:
             result = run(srv, args)
