@@ -281,3 +281,19 @@ def test_sql_layer_style_names_are_accepted() -> None:
     assert op.flush().rows.select(["__k0", "__a0", "__a1"]).to_pylist() == [
         {"__k0": "x", "__a0": 2, "__a1": 9}
     ]
+
+
+def test_advance_to_raises_the_watermark_fires_and_makes_older_records_late() -> None:
+    op = WindowOperator(scroll(waiting_time=5), ["k"], COUNT)
+    assert op.process(batch((T0 + 1000, "a"), (T0 + 2000, "b")), 0, now_ms=0).rows.num_rows == 0
+    assert op.advance_to(T0 + 30_000).rows.num_rows == 0  # the minute is still open
+    out = op.advance_to(T0 + 60_000)
+    assert sorted(out.rows.column("k").to_pylist()) == ["a", "b"]
+    assert op.advance_to(T0).rows.num_rows == 0  # never backwards, nothing fires twice
+    assert op.watermark == T0 + 60_000
+    late = op.process(batch((T0 + 59_000, "a")), 0, now_ms=0)
+    assert late.late.num_rows == 1 and late.late.column(DLQ_REASON)[0].as_py().startswith("late")
+    blob = op.snapshot()
+    again = WindowOperator(scroll(waiting_time=5), ["k"], COUNT)
+    again.restore(blob)
+    assert again.watermark == T0 + 60_000
