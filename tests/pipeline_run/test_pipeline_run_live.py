@@ -28,6 +28,9 @@ W1 = """filter {
         ('filter { sql { statement => "upper(m) AS u" } }', None),
         ('filter { sql { statement => "SELECT s.a FROM events" } }', None),
         ('filter { drop { percentage => 50 } }', None),
+        ('filter { window { size => 60 timestamp => "t" group_by => "k" aggregates => '
+         '{ "c" => "count(*)" "m" => "max(v)" } } sql { statement => "SELECT c FROM events" } }',
+         {"t", "k", "v"}),
         ('filter { if "%{x}" == "1" { drop {} } sql { statement => "SELECT y FROM events" } }',
          None),
         # a file output with a line/plain codec reads only what its format and path name

@@ -10,6 +10,8 @@ A filter it does not know sees every field, except:
   query names are live (any ``*``, a qualified or whole-row reference means every field);
 - ``drop`` (with the default ``percentage => 100``) lets nothing through, so nothing after
   it is live;
+- ``window`` consumes its input: before it only its ``timestamp``, ``group_by`` and
+  aggregated fields are live (its late events reach the dead-letter topic with those);
 - a conditional needs the fields its conditions name plus what any branch needs.
 
 Outputs see every field, except a ``file`` output with a ``line``/``plain`` codec, which
@@ -68,6 +70,10 @@ def _before(nodes: tuple[Node, ...], after: Live) -> Live:
             if node.name == "sql":
                 cfg: Any = node.settings
                 live = statement_columns(str(cfg.statement), str(cfg.table_name))
+            elif node.name == "window":
+                w: Any = node.settings
+                names = [w.timestamp, *w.group_by, *(a.column for a in w.agg_specs() if a.column)]
+                live = frozenset(names)
             elif node.name == "drop" and getattr(node.settings, "percentage", 100) >= 100:
                 live = frozenset()
             else:
