@@ -51,8 +51,10 @@ class StatefulProcessor(Protocol):
         """Receive the loop's live count of unread records per input partition.
 
         Called once, before ``start_positions``; the loop keeps the mapping current after
-        every fetch. Windowed processors use it so that a partition with unread records
-        never turns idle: on a loaded machine a slow read must not look like a silent input.
+        every fetch and every processed batch, counting every record not processed yet
+        (those of a batch read ahead included). Windowed processors use it so that a
+        partition with unread records never turns idle: on a loaded machine a slow read
+        must not look like a silent input.
         """
 
     def start_positions(
@@ -68,7 +70,8 @@ class StatefulProcessor(Protocol):
         """Processing-time tick without input (idle partitions, timers); outputs written."""
 
     def after_batch(self, positions: Mapping[TopicPartition, int]) -> None:
-        """The batch (or tick) is written and committed; ``positions`` follow it."""
+        """The batch (or tick) is written and committed; ``positions`` follow it (the
+        processed records only, never a batch the loop has read ahead)."""
 
     def finish(self, positions: Mapping[TopicPartition, int]) -> None:
         """The loop stops cleanly after its last batch: store a final checkpoint."""

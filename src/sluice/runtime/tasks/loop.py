@@ -11,13 +11,16 @@ sink slows the loop itself; nothing queues in memory beyond one micro-batch.
 A :class:`~sluice.runtime.tasks.checkpoint.StatefulProcessor` (windowed ``realtime``) also
 chooses its start positions (its checkpoint wins over the committed offsets on ``continue``),
 is ticked every ``tick_interval_s`` while no input arrives, checkpoints after batches, and
-stores a final checkpoint when the loop stops cleanly.
+stores a final checkpoint when the loop stops cleanly. Its checkpoints and ticks only ever
+see the positions after the last *processed* batch, and the lag it watches
+(``watch_lag``) counts every record not processed yet, read ahead or not, so a partition
+whose records wait in a read-ahead batch never looks idle.
 
-Stateless nodes fetch the next micro-batch on a helper thread while the current one is
-processed; a processor that also implements :class:`Preparing` gets each batch's
-:meth:`~Preparing.prepare` (decoding, typically) called on a third thread, so the fetch of
-batch *n+2*, the decode of *n+1* and the SQL, encoding and produce of *n* overlap (at most
-three micro-batches in memory).
+The loop fetches the next micro-batch on a helper thread while the current one is
+processed (``RuntimeSettings.prefetch``); a processor that also implements
+:class:`Preparing` gets each batch's :meth:`~Preparing.prepare` (decoding, typically)
+called on a third thread, so the fetch of batch *n+2*, the decode of *n+1* and the SQL,
+encoding and produce of *n* overlap (at most three micro-batches in memory).
 
 :meth:`TaskLoop.stop` lets the in-flight batch finish and commit. An unexpected error stops
 the loop and is reported through the context's failure handler, which marks the node
@@ -90,11 +93,11 @@ class TaskLoop:
         self._thread: threading.Thread | None = None
         self._positions: dict[TopicPartition, int] = {}
         self._lag: dict[TopicPartition, int] = {}
+        self._high: dict[TopicPartition, int] = {}
+        self._processed: dict[TopicPartition, int] = {}
         self._rt_of: dict[str, str] = {}
         self._stateful = processor if isinstance(processor, StatefulProcessor) else None
-        self._preparing = (
-            processor if self._stateful is None and isinstance(processor, Preparing) else None
-        )
+        self._preparing = processor if isinstance(processor, Preparing) else None
         self._prepare_pool: ThreadPoolExecutor | None = None
         self._next_tick = 0.0
         self.error: str | None = None
@@ -127,6 +130,7 @@ class TaskLoop:
                 else:
                     position = min(max(committed, earliest), latest)
                 self._positions[tp] = position
+                self._high[tp] = latest
                 self._lag[tp] = latest - position
         if not self._positions:
             raise FlowTaskError(f"Node {self.task.name} has no input to read.")
@@ -134,7 +138,9 @@ class TaskLoop:
             self._stateful.watch_lag(self._lag)
             self._positions.update(self._stateful.start_positions(mode, dict(self._positions)))
             for tp, position in self._positions.items():
-                self._lag[tp] = max(bus.latest_offset(tp.topic, tp.partition) - position, 0)
+                self._high[tp] = bus.latest_offset(tp.topic, tp.partition)
+                self._lag[tp] = max(self._high[tp] - position, 0)
+        self._processed = dict(self._positions)
         # Record the starting point at once, so a later `continue` resumes from here even
         # if no record arrives before the next stop.
         bus.commit(self.group, dict(self._positions))
@@ -174,13 +180,14 @@ class TaskLoop:
     # -- the loop -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        # Stateless nodes fetch the next micro-batch on a helper thread while the current one
-        # is processed, and a Preparing processor's prepare() runs on a third thread: batch
+        # The next micro-batch is fetched on a helper thread while the current one is
+        # processed, and a Preparing processor's prepare() runs on a third thread: batch
         # n+2 is fetched while n+1 is prepared and n processed. Each batch carries the
-        # positions after it, and only those are committed once its outputs are durable.
-        # Batches fetched or prepared ahead when the loop stops are dropped uncommitted and
-        # read again on the next start (at-least-once).
-        prefetch = self._stateful is None and self.ctx.settings.prefetch
+        # positions after it, and only those are committed (and checkpointed) once its
+        # outputs are durable. Batches fetched or prepared ahead when the loop stops are
+        # dropped uncommitted and read again on the next start (at-least-once; a stateful
+        # processor's final checkpoint holds the processed positions).
+        prefetch = self.ctx.settings.prefetch
         name = f"sluice-fetch-{self.task.node_id}"
         pool = ThreadPoolExecutor(1, thread_name_prefix=name) if prefetch else None
         if pool is not None and self._preparing is not None:
@@ -208,7 +215,7 @@ class TaskLoop:
                 elif self._stateful is not None and not self._stop.is_set():
                     self._tick(self._stateful)
             if self._stateful is not None:
-                self._stateful.finish(dict(self._positions))
+                self._stateful.finish(dict(self._processed))
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self._counters.errors += 1
@@ -262,6 +269,10 @@ class TaskLoop:
                 reset,
             )
             self._positions[tp] = reset
+            # What lies before the reset point can never be processed: it is not lag.
+            self._processed[tp] = reset
+            self._high[tp] = latest
+            self._lag[tp] = max(latest - reset, 0)
             return 0
         got = 0
         rt = self._rt_of[tp.topic]
@@ -274,7 +285,9 @@ class TaskLoop:
             parts.setdefault(rt, []).append((tp.partition, record_batch))
             got += take
         self._positions[tp] = position + got
-        self._lag[tp] = max(result.high_watermark - self._positions[tp], 0)
+        self._high[tp] = result.high_watermark
+        # Unprocessed records count as lag, those of batches read ahead included.
+        self._lag[tp] = max(result.high_watermark - self._processed.get(tp, position), 0)
         return got
 
     def _collect(self) -> tuple[MicroBatch, dict[TopicPartition, int]] | None:
@@ -335,6 +348,9 @@ class TaskLoop:
         counters.records_out += result.records_out
         counters.dropped += result.dropped
         counters.dead_lettered += len(result.dead)
+        self._processed.update(positions)
+        for tp, position in positions.items():
+            self._lag[tp] = max(self._high.get(tp, position) - position, 0)
         counters.lag = sum(self._lag.values())
         counters.last_batch_ms = (time.perf_counter() - started) * 1000
         counters.batch_ms_total += counters.last_batch_ms
@@ -349,7 +365,7 @@ class TaskLoop:
         result = stateful.tick()
         self._counters.records_out += result.records_out
         self._counters.dropped += result.dropped
-        stateful.after_batch(dict(self._positions))
+        stateful.after_batch(dict(self._processed))
 
     def _dead_letter(self, batch: MicroBatch, result: BatchResult) -> None:
         now = int(time.time() * 1000)

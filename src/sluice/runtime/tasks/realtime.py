@@ -35,7 +35,7 @@ __all__ = ["RealtimeProcessor"]
 
 
 @dataclass(frozen=True, slots=True)
-class _Decoded:
+class DecodedInput:
     """A micro-batch's stream input decoded by :func:`decode_input` (see its contract)."""
 
     table: pa.Table
@@ -131,7 +131,7 @@ class RealtimeProcessor:
             return BatchResult()
         timezone = self.ctx.settings.timezone
         decoded = batch.prepared
-        if not isinstance(decoded, _Decoded):
+        if not isinstance(decoded, DecodedInput):
             decoded = self._decode(source)
         table, dead, kept = decoded.table, list(decoded.dead), decoded.kept
         pieces: list[pa.Table] = []
@@ -146,14 +146,14 @@ class RealtimeProcessor:
         dropped = max(table.num_rows - failed_sql - written, 0)
         return BatchResult(records_out=written, dropped=dropped, dead=dead)
 
-    def _decode(self, source: InputBatch) -> _Decoded:
+    def _decode(self, source: InputBatch) -> DecodedInput:
         table, dead, kept = decode_input(
             source,
             self.decode_schema,
             self.ctx.settings.timezone,
             derived_fields=self.derived_fields,
         )
-        return _Decoded(table, dead, kept)
+        return DecodedInput(table, dead, kept)
 
     def _run(
         self,

@@ -47,8 +47,8 @@ class RuntimeSettings(BaseModel):
     )
     prefetch: bool = Field(
         default=True,
-        description="Fetch the next micro-batch while the current one is processed "
-        "(stateless nodes; offsets are still committed only after a batch's outputs).",
+        description="Fetch (and decode) the next micro-batch while the current one is "
+        "processed; offsets and checkpoints still follow processed batches only.",
     )
     stop_timeout_s: float = Field(
         default=30.0, gt=0, description="How long a stop waits for the in-flight batch to drain."

@@ -1,6 +1,7 @@
 """Windowed ``realtime`` nodes (``scroll``, ``slide``, ``accumulate``, ``session``).
 
-Per micro-batch: decode the fields the SQL reads, then for each input partition (in fetch
+Per micro-batch: decode the fields the SQL reads (on the loop's prepare thread, while the
+previous batch is windowed: :meth:`WindowedRealtimeProcessor.prepare`), then for each input partition (in fetch
 order) run the aggregate plan's pre-aggregation (FROM, UDTFs, WHERE) in DuckDB and feed the
 rows to one :class:`~sluice.windows.WindowOperator` keyed by the plan's group keys
 with its aggregates, event time ``dtEventTimeStamp``. Fired windows (and lateness
@@ -37,11 +38,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sluice.bus import TopicPartition
 from sluice.model.errors import Message
 from sluice.runtime.engine import FlowTaskError, NodeTask
+from sluice.runtime.records import DERIVED_FIELDS
 from sluice.runtime.tasks.batch import BatchResult, DeadLetter, InputBatch, MicroBatch
 from sluice.runtime.tasks.checkpoint import NodeCheckpointer, StoredState, state_dir
-from sluice.runtime.tasks.codec import decode_input, produce_table, with_system_fields
+from sluice.runtime.tasks.codec import produce_table, with_system_fields
 from sluice.runtime.tasks.context import TaskContext
-from sluice.runtime.tasks.realtime import RealtimeProcessor
+from sluice.runtime.tasks.realtime import DecodedInput, RealtimeProcessor
 from sluice.runtime.tasks.resumable import Resumable
 from sluice.runtime.tasks.topics import dlq_rt, rt_topic
 from sluice.runtime.tasks.window_sql import (
@@ -184,6 +186,7 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
         self.input_schema = schemas[self.input_rt]
         self.required = self.query.required_fields.get(self.input_rt, frozenset())
         self.decode_schema = [(n, t) for n, t in self.input_schema if n in self.required]
+        self.derived_fields = bool(self.required & DERIVED_FIELDS)
         self.inputs = [self.input_rt]
         self.output_rt = task.outputs[0]
         self.dead_letter_rt = dlq_rt(self.output_rt)
@@ -236,6 +239,13 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
 
     # -- batches -----------------------------------------------------------------------------
 
+    def prepare(self, batch: MicroBatch) -> None:
+        """Decode the input ahead of :meth:`process` (the loop calls this on its prepare
+        thread while the previous batch is being windowed). It reads no window state."""
+        source = batch.inputs.get(self.input_rt)
+        if source is not None:
+            batch.prepared = self._decode(source)
+
     def process(self, batch: MicroBatch) -> BatchResult:
         """Decode, pre-aggregate and window the batch's records; write what fired.
 
@@ -247,7 +257,10 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
         if source is None:
             return BatchResult()
         self._dirty = True
-        table, dead, kept = decode_input(source, self.decode_schema, self.ctx.settings.timezone)
+        decoded = batch.prepared
+        if not isinstance(decoded, DecodedInput):
+            decoded = self._decode(source)
+        table, dead, kept = decoded.table, list(decoded.dead), decoded.kept
         rows = kept if kept is not None else arange(source.count)
         table = table.append_column(ROW_COLUMN, rows)
         order = list(dict.fromkeys(span.partition for span in source.spans))
