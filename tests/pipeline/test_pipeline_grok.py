@@ -231,3 +231,45 @@ def test_empty_and_chunked_tables() -> None:
     chunked = pa.concat_tables([pa.table({"message": ["a=1"]}), pa.table({"message": ["c=3"]})])
     out, _ = g.apply(chunked)
     assert out.column("v").to_pylist() == [1, 3]
+
+
+_HEAD = '10.0.0.1 - - [31/Oct/2026:23:59:59 +0000] "GET '
+_REQUESTS = [
+    '/x HTTP/1.1" 200 5 "r" "a"',  # the usual line
+    '/a"b HTTP/1.1" 200 5 "r" "a"',  # a quote inside the request
+    '/a"b" 200 5 "r" "a"',  # no version: the request stops at a quote
+    '/a\tb HTTP/1.1" 200 5 "r" "a"',  # a tab: the run ends before the first space
+    '/x  HTTP/1.1" 200 5 "r" "a"',  # two spaces
+    '/x HTTP/1.1 more" 200 5 "r" "a"',  # the version does not end the request
+    '/x" 200 - "r" "a" trailing',  # no version, no bytes, text after the agent
+    '/x HTTP/1.1" 200 5 "r\\" x" "a"',  # an escaped quote in the referrer
+    '/x HTTP/1.1" 200 5',  # referrer and agent missing
+    "/x",  # cut short
+    '" 200 5 "r" "a"',  # an empty request
+]
+
+
+def test_greedy_run_cut_equals_plain_extract_regex() -> None:
+    c = compile_grok("%{COMBINEDAPACHELOG}")
+    strings = pa.array([_HEAD + r for r in _REQUESTS] * 3, pa.string())
+    ok, groups = Matcher(c.regex, [cap.group for cap in c.captures]).match(strings)
+    ref_ok, ref_groups = _reference(c.regex, strings)
+    assert ok.to_pylist() == ref_ok
+    assert ref_ok.count(True) >= 7  # the lines above mostly match
+    for name, values in ref_groups.items():
+        got = pc.if_else(ok, groups[name], pa.nulls(len(strings), pa.string())).to_pylist()
+        assert got == values, name
+
+
+def test_greedy_run_cut_needs_a_remainder_that_ignores_what_came_before() -> None:
+    fits = _plan(r"^(?P<g0>\S+)(?: v(?P<g1>\d+))?;")
+    assert fits is not None and fits.pieces[-1].keep and fits.pieces[-1].whole == "g0"
+    assert fits.rest.startswith("^(?:(?: v")
+    for regex in (
+        r"^(?P<g0>\S+)(?:\b v(?P<g1>\d+))?;",  # \b would look at the run's last character
+        r"^(?P<g0>\S+)(?:^ v(?P<g1>\d+))?;",  # ^ matches at the remainder's start only
+        r"^(?P<g0>\S+?)(?: v(?P<g1>\d+))?;",  # a lazy run's first path is the shortest
+        r"^(?P<g0>.+)(?: v(?P<g1>\d+))?;",  # the run may contain a space
+    ):
+        plan = _plan(regex)
+        assert plan is None or not plan.pieces[-1].keep, regex

@@ -58,6 +58,7 @@ class _Piece:
     pre: int = 0
     post: int = 0
     body: str = ""
+    keep: bool = False  # the separator starts the remainder (a greedy run's cut; last piece)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ def _plan(regex: str) -> _Plan | None:
     pieces: list[_Piece] = []
     current: list[str] = []
     sep = ""
-    for atom in atom_list:
+    for k, atom in enumerate(atom_list):
         lit = rx.literal(atom)
         if sep and lit is not None:
             sep += lit  # extend the separator run with following literals
@@ -137,6 +138,11 @@ def _plan(regex: str) -> _Plan | None:
             sep = lit
             current = []
             continue
+        run = None if current else _greedy_run(atom, atom_list[k + 1 :])
+        if run is not None:  # the last piece: everything after it is the remainder
+            pieces.append(run)
+            current = atom_list[k + 1 :]
+            break
         current.append(atom)
     if sep:
         pieces[-1] = _replace_sep(pieces[-1], sep)
@@ -151,6 +157,64 @@ def _plan(regex: str) -> _Plan | None:
 
 def _replace_sep(piece: _Piece, sep: str) -> _Piece:
     return _Piece(piece.regex, sep, piece.whole, piece.pre, piece.post, piece.body)
+
+
+_RUN = re.compile(r"\(\?P<(g\d+)>(.+)\+\)")
+_RUN_CUT = " "
+
+
+def _greedy_run(atom: str, rest: list[str]) -> _Piece | None:
+    """A cut after a group that is one greedy run of a character class without a space,
+    ``(?P<g>\\S+)``, followed by atoms that are not literal text (``rest``): the piece ends
+    at the first space, which stays at the start of the remainder (``keep``).
+
+    Exact on the rows where it applies: the highest-priority path of a greedy run is the
+    longest one, and a run that cannot contain a space, followed by a space, is the longest.
+    So when the remainder matches from that space, the whole regex's leftmost-first match
+    takes that path and the remainder's own submatches; rows where it does not match go to
+    the full regex. The remainder is matched without the text before it, so it must not
+    look at that text: no ``^``, ``\\b``, ``\\B`` or ``\\A`` in it."""
+    m = _RUN.fullmatch(atom)
+    if m is None or not rest or rx.literal(rest[0]) is not None:
+        return None
+    unit = m.group(2)
+    if rx.atoms(unit) != [unit] or unit[0] not in "\\[" or unit[:2] in _ASSERTIONS:
+        return None
+    if rx.may_contain(unit + "+", _RUN_CUT) or not _context_free("".join(rest)):
+        return None
+    body = atom
+    return _Piece("^(?:" + body + ")$", _RUN_CUT, m.group(1), 0, 0, body, keep=True)
+
+
+_ASSERTIONS = frozenset({"\\b", "\\B", "\\A", "\\z", "\\Z", "\\G"})
+
+
+def _context_free(regex: str) -> bool:
+    """No assertion that looks before the start of the text (``^``, ``\\b``, ``\\B``,
+    ``\\A``) anywhere outside character classes (conservative)."""
+    i, n, in_class = 0, len(regex), False
+    while i < n:
+        ch = regex[i]
+        if ch == "\\":
+            if not in_class and regex[i : i + 2] in _ASSERTIONS:
+                return False
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            i += 1
+            if i < n and regex[i] == "^":
+                i += 1
+            if i < n and regex[i] == "]":
+                i += 1
+            continue
+        elif ch == "^":
+            return False
+        i += 1
+    return True
 
 
 class Matcher:
@@ -218,6 +282,8 @@ class Matcher:
             heads += [(pieces[m], pc.list_element(parts, m - i)) for m in range(i, j + 1)]
             tail = pc.list_element(parts, j - i + 1)
             i = j + 1
+        if pieces and pieces[-1].keep:
+            tail = pc.binary_join_element_wise(pieces[-1].sep, tail, "")
         for piece, head in heads:
             if piece.whole is not None:
                 stop = -piece.post if piece.post else None
