@@ -62,6 +62,7 @@ from sluice.pipeline.run.chunks import (
 )
 from sluice.pipeline.run.filter_state import FilterCheckpoint
 from sluice.pipeline.run.live import live_fields
+from sluice.pipeline.run.parallel import SlicedChain
 from sluice.pipeline.run.worker import BatchWorker
 from sluice.plugins.filters import filter_kernels
 from sluice.plugins.inputs import Event, Input, InputContext, make_input
@@ -122,7 +123,9 @@ class PipelineRunner:
     ) -> None:
         self.name = check_name(name)
         self.pipeline = compile_pipeline(config) if isinstance(config, str) else config
-        self.chain = FilterChain(self.pipeline.filters, kernels or filter_kernels())
+        registry = kernels or filter_kernels()
+        self.chain = FilterChain(self.pipeline.filters, registry)
+        self._sliced = SlicedChain(self.pipeline.filters, self.chain, registry)
         self.bus = bus
         self.state_dir = Path(state_dir)
         self.batch_size = batch_size
@@ -293,7 +296,7 @@ class PipelineRunner:
             self._dead("input", reason, values[i].decode("utf-8", "replace")) for i, reason in bad
         ]
         try:
-            out = self.chain.run(table) if table.num_rows else table
+            out = self._sliced.run(table) if table.num_rows else table
         except Exception as exc:
             reason = f"filter failed: {type(exc).__name__}: {exc}"
             log.error("Pipeline %s: %s; %d events to %s.", self.name, reason, table.num_rows,
