@@ -3,7 +3,7 @@
 Produce goes through one shared idempotent producer and waits for every delivery report, so
 ``produce`` returns real broker offsets. Sluice picks the partition itself (murmur2 for keys,
 sticky round-robin without), exactly like the local backends. Fetch uses per-partition
-assigned consumers (:mod:`.fetch`), admin the ``AdminClient``, committed offsets a consumer
+assigned consumers (:mod:`.fetch`), topics the ``AdminClient`` (:mod:`.topics`), committed offsets a consumer
 of the group (or the group's live member, see :mod:`.group`).
 """
 
@@ -14,16 +14,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka import TopicPartition as KafkaTP
-from confluent_kafka.admin import (  # type: ignore[attr-defined]
-    AdminClient,
-    AlterConfigOpType,
-    ConfigEntry,
-    ConfigResource,
-    NewPartitions,
-    NewTopic,
-)
+from confluent_kafka.admin import AdminClient
 
 from sluice.bus.base import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_RECORDS, Bus, GroupMember
 from sluice.bus.batch import Record, Records
@@ -31,21 +24,16 @@ from sluice.bus.errors import (
     BusClosedError,
     BusError,
     OffsetOutOfRangeError,
-    PartitionNotFoundError,
-    TopicExistsError,
-    TopicNotFoundError,
-    UnsupportedOperationError,
 )
 from sluice.bus.kafka.config import KafkaConfig
 from sluice.bus.kafka.fetch import ReaderPool
 from sluice.bus.kafka.group import KafkaGroupMember
 from sluice.bus.kafka.groups_admin import GroupAdmin
-from sluice.bus.local import validate_topic_name
+from sluice.bus.kafka.topics import TopicAdmin, raise_for
 from sluice.bus.partitioner import partition_keys
 from sluice.bus.types import (
     FetchResult,
     GroupInfo,
-    PartitionInfo,
     ProducedSpan,
     ProduceResult,
     TopicInfo,
@@ -53,19 +41,6 @@ from sluice.bus.types import (
 )
 
 __all__ = ["KafkaBus"]
-
-
-def _raise_for(exc: KafkaException, what: str) -> None:
-    err = exc.args[0] if exc.args else None
-    code = err.code() if isinstance(err, KafkaError) else None
-    text = err.str() if isinstance(err, KafkaError) else str(exc)
-    if code == KafkaError.TOPIC_ALREADY_EXISTS:
-        raise TopicExistsError(f"{what}: the topic already exists.") from exc
-    if code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC):
-        raise TopicNotFoundError(f"{what}: the topic does not exist.") from exc
-    if code in (KafkaError._UNSUPPORTED_FEATURE, KafkaError.UNSUPPORTED_VERSION):
-        raise UnsupportedOperationError(f"{what}: the broker does not support it ({text}).")
-    raise BusError(f"{what} failed: {text}.") from exc
 
 
 class KafkaBus(Bus):
@@ -81,7 +56,6 @@ class KafkaBus(Bus):
         self._closed = False
         self._lock = threading.Lock()
         self._members: dict[str, KafkaGroupMember] = {}
-        self._partitions: dict[str, int] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,6 +72,9 @@ class KafkaBus(Bus):
         self._meta = Consumer(self.config.client(**{"group.id": f"sluice-meta-{uuid.uuid4().hex}"}))
         self._readers = ReaderPool(self.config)
         self._groups = GroupAdmin(self.config, self._admin, self.latest_offset)
+        self._topics = TopicAdmin(
+            self._admin, self._timeout, self._watermarks, self._true_end, self._readers.drop_topic
+        )
         self._opened = True
         try:
             self._admin.list_topics(timeout=self._timeout)
@@ -123,121 +100,47 @@ class KafkaBus(Bus):
         if not self._opened or self._closed:
             raise BusClosedError(f"The Kafka bus for {self.config.bootstrap} is not open.")
 
-    # -- admin -------------------------------------------------------------------------------
-
-    def _metadata(self, topic: str | None = None) -> Any:
-        """Cluster metadata. Always asks for *all* topics: brokers with auto-create (tansu
-        does it unconditionally) would create a topic that a single-topic request names."""
-        self._check()
-        try:
-            return self._admin.list_topics(timeout=self._timeout)
-        except KafkaException as exc:
-            _raise_for(exc, f"Reading metadata of {topic or 'the cluster'}")
-            raise
+    # -- admin (see :mod:`.topics`) ---------------------------------------------------------
 
     def _partition_count(self, topic: str, refresh: bool = False) -> int:
-        count = None if refresh else self._partitions.get(topic)
-        if count is None:
-            meta = self._metadata(topic).topics.get(topic)
-            if meta is None or meta.error is not None or not meta.partitions:
-                raise TopicNotFoundError(f"Topic {topic!r} does not exist.")
-            count = self._partitions[topic] = len(meta.partitions)
-        return count
+        self._check()
+        return self._topics.partition_count(topic, refresh)
 
     def _check_partition(self, topic: str, partition: int) -> None:
-        count = self._partition_count(topic)
-        if not 0 <= partition < count:
-            count = self._partition_count(topic, refresh=True)
-        if not 0 <= partition < count:
-            raise PartitionNotFoundError(
-                f"Topic {topic!r} has partitions 0..{count - 1}; {partition} is not one."
-            )
+        self._check()
+        self._topics.check_partition(topic, partition)
 
     def create_topic(
         self, name: str, partitions: int = 1, retention_ms: int = -1, retention_bytes: int = -1
     ) -> TopicInfo:
         self._check()
-        validate_topic_name(name)
-        if partitions < 1:
-            raise ValueError(f"A topic needs at least one partition, not {partitions}.")
-        conf = {"retention.ms": str(retention_ms), "retention.bytes": str(retention_bytes)}
-        future = self._admin.create_topics([NewTopic(name, partitions, 1, config=conf)])[name]
-        try:
-            future.result(self._timeout)
-        except KafkaException as exc:
-            _raise_for(exc, f"Creating topic {name!r}")
-        self._partitions[name] = partitions
-        return self.describe_topic(name)
+        return self._topics.create(name, partitions, retention_ms, retention_bytes)
 
     def delete_topic(self, name: str) -> None:
-        self._partition_count(name, refresh=True)
-        try:
-            self._admin.delete_topics([name])[name].result(self._timeout)
-        except KafkaException as exc:
-            _raise_for(exc, f"Deleting topic {name!r}")
-        self._partitions.pop(name, None)
-        self._readers.drop_topic(name)
+        self._check()
+        self._topics.delete(name)
 
     def list_topics(self) -> list[str]:
-        topics = self._metadata().topics
-        return sorted(t for t in topics if not t.startswith("__"))
+        self._check()
+        return self._topics.names()
 
     def topic_exists(self, name: str) -> bool:
-        meta = self._metadata().topics.get(name)
-        return meta is not None and meta.error is None
-
-    def _retention(self, name: str) -> tuple[int, int]:
-        resource = ConfigResource("topic", name)
-        try:
-            entries = self._admin.describe_configs([resource])[resource].result(self._timeout)
-        except KafkaException:
-            return -1, -1
-
-        def value(key: str) -> int:
-            entry = entries.get(key)
-            return int(entry.value) if entry is not None and entry.value is not None else -1
-
-        return value("retention.ms"), value("retention.bytes")
+        self._check()
+        return self._topics.exists(name)
 
     def describe_topic(self, name: str) -> TopicInfo:
-        count = self._partition_count(name, refresh=True)
-        parts = []
-        for p in range(count):
-            low, high = self._watermarks(name, p)
-            parts.append(PartitionInfo(p, low, self._true_end(name, p, low, high)))
-        retention_ms, retention_bytes = self._retention(name)
-        return TopicInfo(name, tuple(parts), retention_ms, retention_bytes)
+        self._check()
+        return self._topics.describe(name)
 
     def set_retention(
         self, name: str, retention_ms: int | None = None, retention_bytes: int | None = None
     ) -> TopicInfo:
-        self._partition_count(name, refresh=True)
-        entries = [
-            ConfigEntry(key, str(value), incremental_operation=AlterConfigOpType.SET)
-            for key, value in (("retention.ms", retention_ms), ("retention.bytes", retention_bytes))
-            if value is not None
-        ]
-        if entries:
-            resource = ConfigResource("topic", name, incremental_configs=entries)
-            try:
-                self._admin.incremental_alter_configs([resource])[resource].result(self._timeout)
-            except KafkaException as exc:
-                _raise_for(exc, f"Changing the retention of {name!r}")
-        return self.describe_topic(name)
+        self._check()
+        return self._topics.set_retention(name, retention_ms, retention_bytes)
 
     def add_partitions(self, name: str, total: int) -> TopicInfo:
-        current = self._partition_count(name, refresh=True)
-        if total <= current:
-            raise ValueError(
-                f"Topic {name!r} has {current} partitions; the count can only grow, so {total} "
-                "is not allowed."
-            )
-        try:
-            self._admin.create_partitions([NewPartitions(name, total)])[name].result(self._timeout)
-        except KafkaException as exc:
-            _raise_for(exc, f"Adding partitions to {name!r}")
-        self._partitions[name] = total
-        return self.describe_topic(name)
+        self._check()
+        return self._topics.add_partitions(name, total)
 
     # -- produce -----------------------------------------------------------------------------
 
@@ -295,7 +198,7 @@ class KafkaBus(Bus):
                 KafkaTP(topic, partition), timeout=self._timeout, cached=False
             )
         except KafkaException as exc:
-            _raise_for(exc, f"Reading the offsets of {topic}-{partition}")
+            raise_for(exc, f"Reading the offsets of {topic}-{partition}")
             raise
         return int(low), int(high)
 
@@ -364,7 +267,7 @@ class KafkaBus(Bus):
                 [KafkaTP(topic, partition, timestamp_ms)], timeout=self._timeout
             )
         except KafkaException as exc:
-            _raise_for(exc, f"Looking up a timestamp in {topic}-{partition}")
+            raise_for(exc, f"Looking up a timestamp in {topic}-{partition}")
             raise
         return None if found.offset < 0 else int(found.offset)
 
