@@ -13,7 +13,8 @@ Who calls it: ``sluice pipeline run``, the pipelines REST endpoints and the end-
 - **The worker** (:mod:`sluice.pipeline.run.worker`) reads that topic as consumer group
   ``pipeline_{name}`` from its committed offset, decodes a batch (up to ``batch_size``
   events) into an Arrow table and runs the filter section
-  (:class:`~sluice.pipeline.executor.FilterChain`); its delivery thread
+  (:class:`~sluice.pipeline.executor.FilterChain`; a long batch of a row-local section in
+  slices on several threads, :mod:`sluice.pipeline.run.parallel`); its delivery thread
   routes the rows to the outputs, flushes every output and only then commits the batch's
   next offset (at-least-once: a crash before the commit replays the batch). The two
   threads overlap: batch N+1 is filtered while batch N is written; batches are written
