@@ -7,7 +7,8 @@ import json
 import pyarrow as pa
 
 from conftest import clean  # type: ignore[import-not-found]
-from sluice.pipeline.jsonl import encode_jsonl
+from sluice.pipeline.jsonl import encode_jsonl, encode_jsonl_buffer
+from sluice.plugins.codecs.json_codecs import JsonLinesCodec
 
 
 def test_round_trips_through_json() -> None:
@@ -53,3 +54,12 @@ def test_escapes_are_found_in_each_column_and_slice() -> None:
     assert lines[0] == '{"quote":"a\\"b","slash":"\\\\","ctl":"\\t","none":"ü","del":"\x7f"}'
     # the escaped characters of row 0 lie outside the slice: plain text is passed as it is
     assert encode_jsonl(t.slice(1)) == b'{"quote":"c","slash":"d","ctl":"e","del":"f"}\n'
+
+
+def test_the_buffer_holds_exactly_the_bytes() -> None:
+    table = pa.table({"a": ["x", None, 'q"'], "n": [1, 2, None]})
+    assert encode_jsonl_buffer(table).to_pybytes() == encode_jsonl(table)
+    assert encode_jsonl_buffer(table.slice(0, 0)).to_pybytes() == b""
+    for settings in ({}, {"delimiter": "\r\n"}):
+        codec = JsonLinesCodec(settings)
+        assert bytes(codec.encode_buffer(table)) == codec.encode(table)

@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["encode_jsonl", "json_cells"]
+__all__ = ["encode_jsonl", "encode_jsonl_buffer", "json_cells"]
 
 
 def _escape(strings: pa.Array) -> pa.Array:
@@ -115,7 +115,14 @@ def _text(arr: pa.Array) -> tuple[pa.Array, bool]:
 
 
 def encode_jsonl(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata",)) -> bytes:
-    """Return the rows of ``table`` as UTF-8 JSON lines, each ending in ``\\n``.
+    """Return the rows of ``table`` as UTF-8 JSON lines, each ending in ``\\n`` (the bytes of
+    :func:`encode_jsonl_buffer`)."""
+    return bytes(encode_jsonl_buffer(table, drop=drop).to_pybytes())
+
+
+def encode_jsonl_buffer(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata",)) -> pa.Buffer:
+    """The rows of ``table`` as UTF-8 JSON lines, each ending in ``\\n``, in an Arrow buffer
+    (no copy into Python bytes: a file output writes it as it is).
 
     Columns named in ``drop`` are left out (``@metadata`` never leaves a pipeline).
     All the text is assembled by one ``binary_join_element_wise`` call: constant key
@@ -124,7 +131,7 @@ def encode_jsonl(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata",)) -> 
     """
     n = table.num_rows
     if n == 0:
-        return b""
+        return pa.py_buffer(b"")
     names = [name for name in table.column_names if name not in drop]
     cols = [table.column(name).combine_chunks() for name in names]
     # The first column needs no leading comma when it has no nulls (the usual case);
@@ -153,4 +160,4 @@ def encode_jsonl(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata",)) -> 
     )
     start, end = offsets[0].as_py(), offsets[-1].as_py()
     data = lines.buffers()[2]
-    return data.slice(start, end - start).to_pybytes() if data is not None else b""
+    return data.slice(start, end - start) if data is not None else pa.py_buffer(b"")

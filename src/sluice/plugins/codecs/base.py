@@ -48,6 +48,11 @@ class Codec(ABC):
     def encode(self, table: pa.Table) -> bytes:
         """All rows of ``table`` as bytes, in order."""
 
+    def encode_buffer(self, table: pa.Table) -> bytes | pa.Buffer:
+        """What :meth:`encode` returns, as bytes or an Arrow buffer (outputs that write to
+        files take a buffer without copying it into Python bytes)."""
+        return self.encode(table)
+
 
 class LineSplitter:
     """Splits a byte stream at ``delimiter``, keeping the unfinished tail."""

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from sluice.pipeline.jsonl import encode_jsonl
+from sluice.pipeline.jsonl import encode_jsonl, encode_jsonl_buffer
 from sluice.plugins.codecs.base import (
     Codec,
     Decoder,
@@ -82,6 +82,11 @@ class JsonLinesCodec(Codec):
     def encode(self, table: pa.Table) -> bytes:
         data = encode_jsonl(output_view(table))
         return data if self.delimiter == b"\n" else data.replace(b"\n", self.delimiter)
+
+    def encode_buffer(self, table: pa.Table) -> bytes | pa.Buffer:
+        if self.delimiter != b"\n":
+            return self.encode(table)
+        return encode_jsonl_buffer(output_view(table))
 
 
 class JsonCodec(Codec):

@@ -2,8 +2,9 @@
 ``/var/log/app-%{+yyyy.MM.dd}.log``), through the codec (default ``json_lines``).
 
 A batch is split by rendered path (one ``pc.unique`` pass; none for a constant path), each
-part encoded at once and written with one ``write``; ``flush`` flushes and fsyncs every open file (the runtime commits
-its input offsets only after that). A path that renders to nothing usable or contains
+part encoded at once and written with one ``write`` (of the codec's buffer, not a copy);
+``flush`` flushes and fsyncs every open file (the runtime commits its input offsets only
+after that). A path that renders to nothing usable or contains
 ``..`` goes to ``filename_failure`` in the directory of the path's constant prefix, as
 Logstash does. ``gzip`` is not supported (a config error).
 """
@@ -49,7 +50,7 @@ class FileOutput(Output):
         if self.path.is_constant:
             path = self.path.template
             self._handle(self.failure_path if ".." in path else path).write(
-                self.codec.encode(table)
+                self.codec.encode_buffer(table)
             )
             return []
         paths = self.path.render(output_view(table))
@@ -58,7 +59,7 @@ class FileOutput(Output):
         distinct = pc.unique(paths).to_pylist()
         for path in distinct:
             rows = table if len(distinct) == 1 else table.filter(pc.equal(paths, path))
-            self._handle(path).write(self.codec.encode(rows))
+            self._handle(path).write(self.codec.encode_buffer(rows))
         return []
 
     def flush(self) -> None:
