@@ -189,3 +189,37 @@ def test_bad_settings_are_positioned_errors_naming_the_valid_values(
         _chain(settings)
     assert expected in str(info.value)
     assert info.value.line == 1 and info.value.column > 0
+
+
+def test_flush_at_the_end_of_input_emits_every_open_window_once() -> None:
+    events = _events(3000, seed=5)
+    chain = _chain(W3)
+    got = chain.run(events).to_pylist()
+    held = chain.flush()
+    assert held is not None and held.num_rows > 0, "the last windows were still open"
+    got += held.to_pylist()
+    _assert_same(got, _reference(events))
+    assert chain.flush() is None  # nothing is held any more
+    assert chain.tick(now_ms=FAR) is None
+
+
+def test_a_pipeline_test_run_closes_the_open_windows_at_the_end() -> None:
+    from sluice.pipeline.run.simulate import run_filters, simulate
+
+    config = (
+        f"input {{ stdin {{}} }} filter {{ window {{ {W3} }} "
+        'mutate { add_tag => ["windowed"] } } output { stdout {} }'
+    )
+    events = [
+        {"ts_ms": BASE + 1_000, "service": "a", "level": "I", "latency_ms": 2.0},
+        {"ts_ms": BASE + 2_000, "service": "a", "level": "I", "latency_ms": 4.0},
+        {"ts_ms": BASE + 61_000, "service": "b", "level": "W", "latency_ms": 1.0},
+    ]
+    rows = run_filters(config, events)
+    assert [(r["service"], r["count"], r["avg_latency_ms"], r["tags"]) for r in rows] == [
+        ("a", 2, 3.0, ["windowed"]),
+        ("b", 1, 1.0, ["windowed"]),
+    ]
+    steps = simulate(config, events)["steps"]
+    assert [len(step["events"]) for step in steps] == [2, 2]
+    assert [r["dtEventTimeStamp"] for r in steps[0]["events"]] == [BASE, BASE + 60_000]

@@ -78,6 +78,11 @@ class StatefulKernel(Protocol):
         defaults to the wall clock."""
         ...
 
+    def flush(self) -> pa.Table:
+        """End of input (``sluice pipeline test``, simulate): every row still held, e.g.
+        each open window's result; the state is then empty."""
+        ...
+
     def take_dead(self) -> tuple[pa.Table, list[str]]:
         """Events refused since the last call (without the row column) and their reasons."""
         ...
@@ -228,17 +233,27 @@ class FilterChain:
     def tick(self, now_ms: int | None = None) -> pa.Table | None:
         """What the stateful filters emit on processing time (idle input), each part run
         through the filters after its filter; ``None`` when nothing was emitted."""
+        return self._pull(lambda kernel: kernel.tick(now_ms))
+
+    def flush(self) -> pa.Table | None:
+        """End of input: what the stateful filters still hold (:meth:`StatefulKernel.flush`),
+        each part run through the filters after its filter; ``None`` when nothing was held."""
+        return self._pull(lambda kernel: kernel.flush())
+
+    def _pull(self, pull: Callable[[StatefulKernel], pa.Table]) -> pa.Table | None:
         if not self.stateful:
             return None
-        parts = [p.drop_columns([ROW]) for p in self._tick(self._steps, now_ms) if p.num_rows]
+        parts = [p.drop_columns([ROW]) for p in self._drain(self._steps, pull) if p.num_rows]
         return _concat(parts) if parts else None
 
-    def _tick(self, steps: list[Any], now_ms: int | None) -> list[pa.Table]:
+    def _drain(
+        self, steps: list[Any], pull: Callable[[StatefulKernel], pa.Table]
+    ) -> list[pa.Table]:
         out: list[pa.Table] = []
         for i, step in enumerate(steps):
             produced: list[pa.Table] = []
             if step[0] == "plugin" and isinstance(step[2], StatefulKernel):
-                rows = step[2].tick(now_ms)
+                rows = pull(step[2])
                 if rows.num_rows:
                     if ROW not in rows.column_names:
                         rows = rows.append_column(ROW, row_index(rows.num_rows))
@@ -247,8 +262,8 @@ class FilterChain:
                     produced.append(rows)
             elif step[0] == "if":
                 for _, body in step[1]:
-                    produced.extend(self._tick(body, now_ms))
-                produced.extend(self._tick(step[2], now_ms))
+                    produced.extend(self._drain(body, pull))
+                produced.extend(self._drain(step[2], pull))
             out.extend(self._run(steps[i + 1 :], t) for t in produced)
         return out
 

@@ -32,25 +32,39 @@ def _json_rows(table: pa.Table) -> list[dict[str, Any]]:
 def run_filters(
     config: str, events: list[dict[str, Any]], kernels: KernelRegistry | None = None
 ) -> list[dict[str, Any]]:
-    """The events after the whole filter section, as JSON objects (times as text)."""
+    """The events after the whole filter section, as JSON objects (times as text).
+
+    The events are the whole input: stateful filters (``window``) then emit what they still
+    hold, as at the end of a finite stream (:meth:`FilterChain.flush`)."""
     pipeline = compile_pipeline(config)
     chain = FilterChain(pipeline.filters, kernels or filter_kernels())
-    table = events_table(events)
-    return _json_rows(chain.run(table) if table.num_rows else table)
+    return _json_rows(_run_to_end(chain, events_table(events)))
+
+
+def _run_to_end(chain: FilterChain, table: pa.Table) -> pa.Table:
+    """``chain`` over ``table`` then its end-of-input flush, in that order."""
+    out = chain.run(table) if table.num_rows else table
+    held = chain.flush()
+    if held is None:
+        return out
+    return (
+        held if out.num_rows == 0 else pa.concat_tables([out, held], promote_options="permissive")
+    )
 
 
 def simulate(
     config: str, events: list[dict[str, Any]], kernels: KernelRegistry | None = None
 ) -> dict[str, Any]:
     """``{"steps": [{"filter", "events"}...], "outputs": [{"output", "count"}...]}``: the
-    events after each top-level filter (a conditional counts as one step, ``if@line``)."""
+    events after each top-level filter (a conditional counts as one step, ``if@line``).
+    A stateful filter's step ends with what it still holds at the end of the input."""
     registry = kernels or filter_kernels()
     pipeline = compile_pipeline(config)
     table = events_table(events)
     steps = []
     for node in pipeline.filters:
         if table.num_rows:
-            table = FilterChain((node,), registry).run(table)
+            table = _run_to_end(FilterChain((node,), registry), table)
         label = node.id if isinstance(node, PluginNode) else _label(node)
         steps.append({"filter": label, "events": _json_rows(table)})
     routed = route_outputs(pipeline.outputs, table) if table.num_rows else []

@@ -81,6 +81,10 @@ class WindowKernel:
             return _EMPTY
         return self._collect(self.operator.advance_to(self._mark_at_arrival + silent))
 
+    def flush(self) -> pa.Table:
+        """End of input: every open window's result (:meth:`WindowOperator.flush`)."""
+        return self._collect(self.operator.flush())
+
     def take_dead(self) -> tuple[pa.Table, list[str]]:
         """Events refused since the last call, and the engine's reason for each."""
         if not self._dead:
