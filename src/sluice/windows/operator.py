@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from sluice.windows.config import AggSpec, WindowConfig, WindowType
 from sluice.windows.kernels import Kernels
-from sluice.windows.output import WindowOutput, dlq_table
+from sluice.windows.output import WindowOutput, refused_records
 from sluice.windows.output import with_window_columns as _bounds
 from sluice.windows.panes import PaneWindows
 from sluice.windows.sessions import SessionWindows
@@ -215,7 +215,10 @@ class WindowOperator:
         may_be_late = work.num_rows > 0 and pc.any(pc.less(work["__w_t"], work["__w_wm"])).as_py()
         dropped, late_parts = self._strategy.ingest(work, bool(may_be_late))
         out = self._emit(self._tracker.refresh(now), late_parts)
-        dlq = self._dlq(batch, times, marks, valid, all_valid, dropped, seq0)
+        bad = None if all_valid else pc.indices_nonzero(pc.invert(valid))
+        late = None if dropped is None or not len(dropped) else pc.subtract(dropped, seq0)
+        dlq = refused_records(batch, times, marks, bad, late, self.config)
+        self._counts["late"] += dlq.num_rows
         self._check_limit()
         return WindowOutput(rows=out.rows, corrections=out.corrections, late=dlq)
 
@@ -369,41 +372,6 @@ class WindowOperator:
         if merged is None or merged.num_rows == 0:
             return pa.table({})
         return _bounds(self._kernels.finalize(merged), self.config.timezone)
-
-    def _dlq(
-        self,
-        batch: pa.Table,
-        times: pa.Array,
-        marks: pa.Array,
-        valid: pa.Array,
-        all_valid: bool,
-        dropped: pa.Array | None,
-        seq0: int,
-    ) -> pa.Table:
-        parts: list[pa.Table] = []
-        if not all_valid:
-            bad = pc.indices_nonzero(pc.invert(valid))
-            reason = f"missing or invalid event time in field {self.config.event_time_field!r}"
-            parts.append(dlq_table(batch, bad, reason))
-        if dropped is not None and len(dropped):
-            rows = pc.subtract(dropped, seq0)
-            t_text = pc.take(times, rows).cast(pa.string())
-            w_text = pc.take(marks, rows).cast(pa.string())
-            reasons = pc.binary_join_element_wise(
-                "late: event time ",
-                t_text,
-                " ms arrived when the watermark was ",
-                w_text,
-                f" ms, after all its windows had closed (allowed lateness "
-                f"{self.config.lateness_ms} ms)",
-                "",
-            )
-            parts.append(dlq_table(batch, rows, reasons))
-        if not parts:
-            return pa.table({})
-        table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-        self._counts["late"] += table.num_rows
-        return table
 
     def _check_limit(self) -> None:
         limit = self.config.max_state_rows

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sluice.windows.config import WindowConfig
+
 __all__ = [
     "DLQ_REASON",
     "WINDOW_COLUMNS",
     "WindowOutput",
     "dlq_table",
+    "refused_records",
     "with_window_columns",
 ]
 
@@ -101,3 +104,34 @@ def dlq_table(batch: pa.Table, indices: pa.Array, reason: pa.Array | str) -> pa.
     if DLQ_REASON in rows.column_names:
         rows = rows.drop_columns([DLQ_REASON])
     return rows.append_column(DLQ_REASON, reasons)
+
+
+def refused_records(
+    batch: pa.Table,
+    times: pa.Array,
+    marks: pa.Array,
+    invalid: pa.Array | None,
+    late: pa.Array | None,
+    config: WindowConfig,
+) -> pa.Table:
+    """The DLQ table of one batch: rows ``invalid`` (no valid event time) then rows
+    ``late`` (past every window's allowed lateness), each with its reason; ``times`` and
+    ``marks`` are the batch's event times and the watermark each row met. No columns when
+    nothing was refused."""
+    parts: list[pa.Table] = []
+    if invalid is not None and len(invalid):
+        reason = f"missing or invalid event time in field {config.event_time_field!r}"
+        parts.append(dlq_table(batch, invalid, reason))
+    if late is not None and len(late):
+        reasons = pc.binary_join_element_wise(
+            "late: event time ",
+            pc.take(times, late).cast(pa.string()),
+            " ms arrived when the watermark was ",
+            pc.take(marks, late).cast(pa.string()),
+            f" ms, after all its windows had closed (allowed lateness {config.lateness_ms} ms)",
+            "",
+        )
+        parts.append(dlq_table(batch, late, reasons))
+    if not parts:
+        return _EMPTY
+    return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
