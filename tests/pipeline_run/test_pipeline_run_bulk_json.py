@@ -68,11 +68,11 @@ def test_file_json_lines_bulk_and_per_event_mixed(bus: Bus, tmp_path: Path) -> N
     output {{ file {{ path => "{out}" codec => json_lines }} }}
     """
     with PipelineRunner("bulkfile", config, bus, tmp_path / "state") as runner:
-        assert wait_for(lambda: runner.status()["events_out"] == 4 and runner.lag() == 0)
+        assert wait_for(lambda: runner.status()["events_out"] == 4 and runner.lag() == 0, 60)
         # a later chunk where "a" is text: the batch or the output still holds both kinds
         with src.open("ab") as f:
             f.write(b'{"a": "x"}\n')
-        assert wait_for(lambda: runner.status()["events_out"] == 5 and runner.lag() == 0)
+        assert wait_for(lambda: runner.status()["events_out"] == 5 and runner.lag() == 0, 60)
     got = _lines(out)
     assert [e.get("a") for e in got] == [1, 2, None, 3, "x"]
     assert got[0]["d"] == "2026-01-01" and got[0]["host"] == hostname()
@@ -93,7 +93,7 @@ def test_tcp_json_lines_split_across_reads(bus: Bus, tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", port)) as conn:
             conn.sendall(b'{"n": 1}\n{"n"')
             conn.sendall(b': 2}\n{"n": 3, "port": "mine"}')  # the last line has no newline
-        assert wait_for(lambda: runner.status()["events_out"] == 3 and runner.lag() == 0)
+        assert wait_for(lambda: runner.status()["events_out"] == 3 and runner.lag() == 0, 60)
     got = _lines(out)
     assert [e["n"] for e in got] == [1, 2, 3]
     assert got[0]["host"] == "127.0.0.1" and isinstance(got[0]["port"], int)
