@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.memory import memory_lines
 from bench.sinks import DRIVERS, TARGETS
 
 __all__ = ["Summary", "load_rows", "render", "summarise"]
@@ -349,6 +350,8 @@ def render(rows: list[dict[str, Any]], *, quick: bool = False) -> str:
         else:
             out += _table_bus(rows_w) if w == "bus" else _table_events(rows_w)
         out.append("")
+        if w == "w3":
+            out += memory_lines(rows, quick=quick)
     out += [
         "## Published anchors (not measured here)",
         "",

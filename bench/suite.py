@@ -27,6 +27,7 @@ from bench import gen
 from bench.check import check_output, reference_answer
 from bench.daemons import rsyslog_config, syslog_ng_config
 from bench.measure import Measured, run_command, run_daemon
+from bench.memory import run_memory_check
 from bench.sinks import check_sink, sink_argv
 from bench.tools import REPO, TOOLS, Ready, Skip, Tool, provision
 
@@ -240,6 +241,16 @@ def _run_workloads(
                 if row["status"] == "skipped":  # no point in repeating a skip
                     progress(f"{wl.title}: {tool.title} skipped", opts.runs - i - 1)
                     break
+        window = provisioned.get("sluice-window")
+        if name == "w3" and isinstance(window, Ready):
+            progress(f"{wl.title}: memory with distinct keys", 0)
+            work = opts.cache / "work" / "w3-memory"
+            try:
+                check = run_memory_check(window.python, REPO, work, quick=opts.quick,
+                                         timeout=opts.timeout)  # fmt: skip
+            except Exception as exc:  # a failed check never aborts the suite
+                check = {"status": "failed", "reason": f"the suite raised {exc!r}"}
+            rec.write({"type": "memory", "workload": "w3", **check})
     return meta
 
 
