@@ -12,19 +12,24 @@ as skipped with that sentence instead of failing.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-__all__ = ["ApiError", "SluiceServer", "Unavailable"]
+from bench.runners._common import emit, skip
+
+__all__ = ["ApiError", "SluiceServer", "Unavailable", "server_main"]
 
 
 class Unavailable(Exception):
@@ -126,3 +131,39 @@ class SluiceServer:
             raise ApiError(f"{method} {path} failed: HTTP {resp.status_code} code {code}: "
                            f"{message}")  # fmt: skip
         return body.get("data") if isinstance(body, dict) and "data" in body else body
+
+
+def server_main(
+    description: str,
+    workloads: tuple[str, ...],
+    run: Callable[[SluiceServer, argparse.Namespace], dict[str, Any]],
+    what: str,
+) -> None:
+    """The command line of a runner that measures through a ``sluice server`` child.
+
+    Parses ``--workload`` (one of ``workloads``), ``--input``, ``--output``, ``--workdir``
+    (created; a temporary dir by default) and ``--settle``; starts the server under the work
+    dir, calls ``run(server, args)`` and prints its result as the last stdout line. A server
+    or endpoint that is not there makes the row ``skipped``; an API error exits 1 naming
+    ``what`` failed.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--workload", required=True, choices=workloads)
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds without output growth that mean the run is done")  # fmt: skip
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    args.workdir = str(workdir)
+    try:
+        with SluiceServer(workdir / "server") as srv:
+            result = run(srv, args)
+    except Unavailable as exc:
+        skip(str(exc))
+    except ApiError as exc:
+        sys.stderr.write(f"The {what} failed: {exc}\n")
+        raise SystemExit(1) from None
+    emit(result)

@@ -28,8 +28,6 @@ becomes ``window_start``. A missing server or endpoint, or a deploy that ends in
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,8 +35,7 @@ from typing import Any
 
 import orjson
 
-from bench.runners._common import emit, skip
-from bench.runners._server import ApiError, SluiceServer, Unavailable
+from bench.runners._server import ApiError, SluiceServer, Unavailable, server_main
 
 __all__ = ["FLOW_SQL", "build_nodes"]
 
@@ -208,24 +205,7 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Sluice flow runner (through the server API)")
-    parser.add_argument("--workload", required=True, choices=("w1", "w3"))
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--settle", type=float, default=3.0,
-                        help="seconds without output growth that mean the flow is done")  # fmt: skip
-    args = parser.parse_args()
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-bench-"))
-    try:
-        with SluiceServer(workdir / "server") as srv:
-            result = run(srv, args)
-    except Unavailable as exc:
-        skip(str(exc))
-    except ApiError as exc:
-        sys.stderr.write(f"The Sluice flow run failed: {exc}\n")
-        raise SystemExit(1) from None
-    emit(result)
+    server_main("Sluice flow runner (through the server API)", ("w1", "w3"), run, "Sluice flow run")
 
 
 if __name__ == "__main__":

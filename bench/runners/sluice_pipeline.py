@@ -23,16 +23,13 @@ A missing server or endpoint makes the row ``skipped`` with the exact reason.
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench.runners._common import emit, skip
-from bench.runners._server import ApiError, SluiceServer, Unavailable
+from bench.runners._server import SluiceServer, server_main
 from bench.runners.sluice_flow import END_MARKER
 
 __all__ = ["pipeline_config"]
@@ -160,26 +157,12 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Sluice pipeline runner (through the server)")
-    parser.add_argument("--workload", required=True, choices=("w0", "w1", "w2", "w3"))
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--settle", type=float, default=3.0,
-                        help="seconds without output growth that mean the run is done")  # fmt: skip
-    args = parser.parse_args()
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-bench-"))
-    args.workdir = str(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        with SluiceServer(workdir / "server") as srv:
-            result = run(srv, args)
-    except Unavailable as exc:
-        skip(str(exc))
-    except ApiError as exc:
-        sys.stderr.write(f"The Sluice pipeline run failed: {exc}\n")
-        raise SystemExit(1) from None
-    emit(result)
+    server_main(
+        "Sluice pipeline runner (through the server)",
+        ("w0", "w1", "w2", "w3"),
+        run,
+        "Sluice pipeline run",
+    )
 
 
 if __name__ == "__main__":

@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.runners._common import emit, skip
-from bench.runners._server import ApiError, SluiceServer, Unavailable, _free_port
+from bench.runners._server import SluiceServer, Unavailable, _free_port, server_main
 from bench.runners.sluice_pipeline import _LineCounter, pipeline_config
 
 __all__ = ["tcp_config"]
@@ -95,26 +92,12 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description="Sluice pipeline runner with a tcp json_lines input (through the server)"
+    server_main(
+        "Sluice pipeline runner with a tcp json_lines input (through the server)",
+        ("w1",),
+        run,
+        "Sluice tcp pipeline run",
     )
-    parser.add_argument("--workload", required=True, choices=("w1",))
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--settle", type=float, default=3.0,
-                        help="seconds without output growth that mean the run is done")  # fmt: skip
-    args = parser.parse_args()
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sluice-bench-"))
-    try:
-        with SluiceServer(workdir / "server") as srv:
-            result = run(srv, args)
-    except Unavailable as exc:
-        skip(str(exc))
-    except ApiError as exc:
-        sys.stderr.write(f"The Sluice tcp pipeline run failed: {exc}\n")
-        raise SystemExit(1) from None
-    emit(result)
 
 
 if __name__ == "__main__":
