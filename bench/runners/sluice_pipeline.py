@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,18 +143,28 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
     srv.call("POST", "/v3/sluice/pipelines/", json={"name": pid, "config": config})
     start = time.perf_counter()
     srv.call("POST", f"/v3/sluice/pipelines/{pid}/start/", json={})
-    lines = _LineCounter(out)
+    last, last_change = settled(_LineCounter(out), args.settle)
+    seconds = last_change - start
+    srv.call("POST", f"/v3/sluice/pipelines/{pid}/stop/", json={})
+    return {"events": count_lines(args.input), "seconds": seconds, "output_records": last}
+
+
+def settled(lines: Callable[[], int], settle: float) -> tuple[int, float]:
+    """Poll ``lines()`` every 50 ms until it has not changed for ``settle`` seconds;
+    returns the last count and the ``perf_counter`` time it last changed."""
     last, last_change = -1, time.perf_counter()
-    while time.perf_counter() - last_change < args.settle:
+    while time.perf_counter() - last_change < settle:
         count = lines()
         if count != last:
             last, last_change = count, time.perf_counter()
         time.sleep(0.05)
-    seconds = last_change - start
-    srv.call("POST", f"/v3/sluice/pipelines/{pid}/stop/", json={})
-    with open(args.input, "rb") as fh:
-        events = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
-    return {"events": events, "seconds": seconds, "output_records": last}
+    return last, last_change
+
+
+def count_lines(path: str) -> int:
+    """Lines (``\\n``) in the file at ``path``, read in 4 MiB blocks."""
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.runners._server import SluiceServer, Unavailable, _free_port, server_main
-from bench.runners.sluice_pipeline import _LineCounter, pipeline_config
+from bench.runners.sluice_pipeline import _LineCounter, count_lines, pipeline_config, settled
 
 __all__ = ["tcp_config"]
 
@@ -78,16 +78,10 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
         sock.sendfile(fh)
         sock.shutdown(socket.SHUT_WR)
         sent = time.perf_counter() - start
-    last, last_change = -1, time.perf_counter()
-    while time.perf_counter() - last_change < args.settle:
-        count = lines()
-        if count != last:
-            last, last_change = count, time.perf_counter()
-        time.sleep(0.05)
+    last, last_change = settled(lines, args.settle)
     seconds = last_change - start
     srv.call("POST", f"/v3/sluice/pipelines/{pid}/stop/", json={})
-    with open(args.input, "rb") as fh:
-        events = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
+    events = count_lines(args.input)
     return {"events": events, "seconds": seconds, "output_records": last, "send_seconds": sent}
 
 
