@@ -118,8 +118,21 @@ def _rel(text: str) -> str:
     return text.replace(str(REPO) + "/", "").replace(str(REPO), ".")
 
 
+SETTLING = frozenset({"sluice-flow", "sluice-pipeline", "sluice-pipeline-tcp"})
+"""Runners that end when their output stops growing for ``--settle`` seconds (3 by default)."""
+QUICK_SETTLE = 1.0
+"""``--settle`` in ``--quick`` runs (small inputs: a second without output means done)."""
+
+
 def _command(
-    tool: Tool, ready: Ready, wl: Workload, inp: Path, out: Path, work: Path, n: int
+    tool: Tool,
+    ready: Ready,
+    wl: Workload,
+    inp: Path,
+    out: Path,
+    work: Path,
+    n: int,
+    quick: bool = False,
 ) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "PYTHONPATH": str(REPO), **ready.env}
     if tool.kind == "sink":
@@ -130,9 +143,10 @@ def _command(
             str(BUS_PARTITIONS), "--record-size", str(BUS_RECORD_SIZE), "--workdir", str(work),
         ], env  # fmt: skip
     if tool.kind == "runner":
+        settle = ["--settle", str(QUICK_SETTLE)] if quick and tool.name in SETTLING else []
         return [
             ready.python, "-m", tool.module, "--workload", wl.name, "--input", str(inp),
-            "--output", str(out), "--workdir", str(work),
+            "--output", str(out), "--workdir", str(work), *settle,
         ], env  # fmt: skip
     conf = work / f"{tool.name}.conf"
     if tool.name == "rsyslog":
@@ -269,7 +283,7 @@ def _one_run(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     out = work / "out.txt"
-    argv, env = _command(tool, ready, wl, inp, out, work, n)
+    argv, env = _command(tool, ready, wl, inp, out, work, n, opts.quick)
     command = _rel(shlex.join(argv))
     if tool.kind == "daemon":
         m = run_daemon(argv, cwd=work, env=env, output=out, expected_lines=int(ref["count"]),

@@ -29,7 +29,7 @@ import httpx
 
 from bench.runners._common import emit, skip
 
-__all__ = ["ApiError", "SluiceServer", "Unavailable", "server_main"]
+__all__ = ["ApiError", "SluiceServer", "Unavailable", "server_main", "settled"]
 
 
 class Unavailable(Exception):
@@ -167,3 +167,23 @@ def server_main(
         sys.stderr.write(f"The {what} failed: {exc}\n")
         raise SystemExit(1) from None
     emit(result)
+
+
+def settled(
+    count: Callable[[], int], settle: float, first_wait: float = 120.0
+) -> tuple[int, float]:
+    """Poll ``count()`` every 50 ms until it has not changed for ``settle`` seconds, but
+    while it is still 0 wait up to ``first_wait`` seconds for the first output (a slow
+    start is not the end); returns the last count and the ``perf_counter`` time it last
+    changed."""
+    started = time.perf_counter()
+    last, last_change = -1, started
+    while True:
+        now = time.perf_counter()
+        quiet = now - last_change >= settle
+        if quiet and (last > 0 or now - started >= first_wait):
+            return last, last_change
+        value = count()
+        if value != last:
+            last, last_change = value, time.perf_counter()
+        time.sleep(0.05)

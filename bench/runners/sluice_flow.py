@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from bench.runners._server import ApiError, SluiceServer, Unavailable, server_main
+from bench.runners._server import ApiError, SluiceServer, Unavailable, server_main, settled
 
 __all__ = ["FLOW_SQL", "build_nodes"]
 
@@ -191,12 +191,7 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     srv.call("POST", f"{_FLOWS}/{flow_id}/start/", json={"consuming_mode": "from_head"})
     _wait_deploy(srv, flow_id, timeout=120)
-    last, last_change = -1, time.perf_counter()
-    while time.perf_counter() - last_change < args.settle:
-        count = _topic_count(srv, topic)
-        if count != last:
-            last, last_change = count, time.perf_counter()
-        time.sleep(0.05)
+    _, last_change = settled(lambda: _topic_count(srv, topic), args.settle)
     seconds = last_change - start
     written = _read_table(srv, out_rt, Path(args.output), args.workload)
     srv.call("POST", f"{_FLOWS}/{flow_id}/stop/", json={})

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench.runners._server import SluiceServer, server_main
+from bench.runners._server import SluiceServer, server_main, settled
 from bench.runners.sluice_flow import END_MARKER
 
 __all__ = ["pipeline_config"]
@@ -147,18 +146,6 @@ def run(srv: SluiceServer, args: argparse.Namespace) -> dict[str, Any]:
     seconds = last_change - start
     srv.call("POST", f"/v3/sluice/pipelines/{pid}/stop/", json={})
     return {"events": count_lines(args.input), "seconds": seconds, "output_records": last}
-
-
-def settled(lines: Callable[[], int], settle: float) -> tuple[int, float]:
-    """Poll ``lines()`` every 50 ms until it has not changed for ``settle`` seconds;
-    returns the last count and the ``perf_counter`` time it last changed."""
-    last, last_change = -1, time.perf_counter()
-    while time.perf_counter() - last_change < settle:
-        count = lines()
-        if count != last:
-            last, last_change = count, time.perf_counter()
-        time.sleep(0.05)
-    return last, last_change
 
 
 def count_lines(path: str) -> int:

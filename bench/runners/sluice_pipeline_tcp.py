@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.runners._server import SluiceServer, Unavailable, _free_port, server_main
-from bench.runners.sluice_pipeline import _LineCounter, count_lines, pipeline_config, settled
+from bench.runners._server import SluiceServer, Unavailable, _free_port, server_main, settled
+from bench.runners.sluice_pipeline import _LineCounter, count_lines, pipeline_config
 
 __all__ = ["tcp_config"]
 
