@@ -112,13 +112,10 @@ class RealtimeProcessor:
         self.output_topic = ctx.ensure_rt_topic(self.output_rt)
 
     def prepare(self, batch: MicroBatch) -> None:
-        """Decode the stream input ahead of :meth:`process` (the loop calls this on its fetch
-        thread, so the decode of the next batch overlaps this batch's SQL and produce).
-
-        The windowed subclasses decode in their own ``process``: for them this does nothing.
+        """Decode the stream input ahead of :meth:`process` (the loop calls this on its
+        prepare thread, so the decode of the next batch overlaps this batch's SQL and produce,
+        or its windowing). It reads no state that :meth:`process` changes.
         """
-        if type(self) is not RealtimeProcessor:
-            return
         source = batch.inputs.get(self.input_rt)
         if source is not None:
             batch.prepared = self._decode(source)

@@ -229,6 +229,10 @@ class WindowJoinProcessor(Resumable, RealtimeProcessor):
 
     # -- batches -----------------------------------------------------------------------------
 
+    def prepare(self, batch: MicroBatch) -> None:
+        """Nothing ahead of :meth:`process`: the two inputs are decoded there, each into its
+        side's buffer (the single-input decode of :class:`RealtimeProcessor` does not apply)."""
+
     def process(self, batch: MicroBatch) -> BatchResult:
         """Window and buffer both inputs' records; join and write the windows that closed."""
         dead: list[DeadLetter] = []

@@ -1,8 +1,8 @@
 """Windowed ``realtime`` nodes (``scroll``, ``slide``, ``accumulate``, ``session``).
 
 Per micro-batch: decode the fields the SQL reads (on the loop's prepare thread, while the
-previous batch is windowed: :meth:`WindowedRealtimeProcessor.prepare`), then for each input partition (in fetch
-order) run the aggregate plan's pre-aggregation (FROM, UDTFs, WHERE) in DuckDB and feed the
+previous batch is windowed: the inherited :meth:`RealtimeProcessor.prepare`), then for each
+input partition (in fetch order) run the aggregate plan's pre-aggregation (FROM, UDTFs, WHERE) in DuckDB and feed the
 rows to one :class:`~sluice.windows.WindowOperator` keyed by the plan's group keys
 with its aggregates, event time ``dtEventTimeStamp``. Fired windows (and lateness
 corrections) go through the post-aggregation (SELECT list, HAVING, output types); each output
@@ -238,13 +238,6 @@ class WindowedRealtimeProcessor(Resumable, RealtimeProcessor):
         return self._emit(out, [], None)
 
     # -- batches -----------------------------------------------------------------------------
-
-    def prepare(self, batch: MicroBatch) -> None:
-        """Decode the input ahead of :meth:`process` (the loop calls this on its prepare
-        thread while the previous batch is being windowed). It reads no window state."""
-        source = batch.inputs.get(self.input_rt)
-        if source is not None:
-            batch.prepared = self._decode(source)
 
     def process(self, batch: MicroBatch) -> BatchResult:
         """Decode, pre-aggregate and window the batch's records; write what fired.
