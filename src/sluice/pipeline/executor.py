@@ -235,6 +235,15 @@ class FilterChain:
         through the filters after its filter; ``None`` when nothing was emitted."""
         return self._pull(lambda kernel: kernel.tick(now_ms))
 
+    def run_to_end(self, table: pa.Table) -> pa.Table:
+        """:meth:`run` over ``table`` as the whole input, then :meth:`flush`: what the
+        stateful filters still hold follows the rows (``sluice pipeline test``, simulate)."""
+        out = self.run(table) if table.num_rows else table
+        held = self.flush()
+        if held is None:
+            return out
+        return held if out.num_rows == 0 else _concat([out, held])
+
     def flush(self) -> pa.Table | None:
         """End of input: what the stateful filters still hold (:meth:`StatefulKernel.flush`),
         each part run through the filters after its filter; ``None`` when nothing was held."""

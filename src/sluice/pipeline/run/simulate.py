@@ -35,21 +35,10 @@ def run_filters(
     """The events after the whole filter section, as JSON objects (times as text).
 
     The events are the whole input: stateful filters (``window``) then emit what they still
-    hold, as at the end of a finite stream (:meth:`FilterChain.flush`)."""
+    hold, as at the end of a finite stream (:meth:`FilterChain.run_to_end`)."""
     pipeline = compile_pipeline(config)
     chain = FilterChain(pipeline.filters, kernels or filter_kernels())
-    return _json_rows(_run_to_end(chain, events_table(events)))
-
-
-def _run_to_end(chain: FilterChain, table: pa.Table) -> pa.Table:
-    """``chain`` over ``table`` then its end-of-input flush, in that order."""
-    out = chain.run(table) if table.num_rows else table
-    held = chain.flush()
-    if held is None:
-        return out
-    return (
-        held if out.num_rows == 0 else pa.concat_tables([out, held], promote_options="permissive")
-    )
+    return _json_rows(chain.run_to_end(events_table(events)))
 
 
 def simulate(
@@ -64,7 +53,7 @@ def simulate(
     steps = []
     for node in pipeline.filters:
         if table.num_rows:
-            table = _run_to_end(FilterChain((node,), registry), table)
+            table = FilterChain((node,), registry).run_to_end(table)
         label = node.id if isinstance(node, PluginNode) else _label(node)
         steps.append({"filter": label, "events": _json_rows(table)})
     routed = route_outputs(pipeline.outputs, table) if table.num_rows else []

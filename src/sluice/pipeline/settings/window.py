@@ -27,7 +27,7 @@ from sluice.windows import WINDOW_COLUMNS, AggFunc, AggSpec, WindowConfig
 
 __all__ = ["AGG_FUNCTIONS", "WindowSettings", "parse_aggregate"]
 
-AGG_FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max", "first", "last")
+AGG_FUNCTIONS = tuple(func.value for func in AggFunc)
 """The aggregate functions ``aggregates`` accepts (``count(distinct x)`` is count_distinct)."""
 
 _AGG = re.compile(
