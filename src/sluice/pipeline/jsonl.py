@@ -117,7 +117,7 @@ def _text(arr: pa.Array) -> tuple[pa.Array, bool]:
 def encode_jsonl(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata",)) -> bytes:
     """Return the rows of ``table`` as UTF-8 JSON lines, each ending in ``\\n`` (the bytes of
     :func:`encode_jsonl_buffer`)."""
-    return encode_jsonl_buffer(table, drop=drop).to_pybytes()
+    return bytes(encode_jsonl_buffer(table, drop=drop).to_pybytes())
 
 
 def encode_jsonl_buffer(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata",)) -> pa.Buffer:
