@@ -129,18 +129,18 @@ class TaskLoop:
                     position = earliest
                 else:
                     position = min(max(committed, earliest), latest)
-                self._positions[tp] = position
+                self._positions[tp] = self._processed[tp] = position
                 self._high[tp] = latest
-                self._lag[tp] = latest - position
+                self._count_lag(tp)
         if not self._positions:
             raise FlowTaskError(f"Node {self.task.name} has no input to read.")
         if self._stateful is not None:
             self._stateful.watch_lag(self._lag)
             self._positions.update(self._stateful.start_positions(mode, dict(self._positions)))
-            for tp, position in self._positions.items():
+            self._processed.update(self._positions)
+            for tp in self._positions:
                 self._high[tp] = bus.latest_offset(tp.topic, tp.partition)
-                self._lag[tp] = max(self._high[tp] - position, 0)
-        self._processed = dict(self._positions)
+                self._count_lag(tp)
         # Record the starting point at once, so a later `continue` resumes from here even
         # if no record arrives before the next stop.
         bus.commit(self.group, dict(self._positions))
@@ -272,7 +272,7 @@ class TaskLoop:
             # What lies before the reset point can never be processed: it is not lag.
             self._processed[tp] = reset
             self._high[tp] = latest
-            self._lag[tp] = max(latest - reset, 0)
+            self._count_lag(tp)
             return 0
         got = 0
         rt = self._rt_of[tp.topic]
@@ -286,9 +286,13 @@ class TaskLoop:
             got += take
         self._positions[tp] = position + got
         self._high[tp] = result.high_watermark
-        # Unprocessed records count as lag, those of batches read ahead included.
-        self._lag[tp] = max(result.high_watermark - self._processed.get(tp, position), 0)
+        self._count_lag(tp)
         return got
+
+    def _count_lag(self, tp: TopicPartition) -> None:
+        """``tp``'s lag: records up to its high watermark not processed yet (those of a
+        batch read ahead included), as stateful processors watch it."""
+        self._lag[tp] = max(self._high[tp] - self._processed[tp], 0)
 
     def _collect(self) -> tuple[MicroBatch, dict[TopicPartition, int]] | None:
         parts: dict[str, list[tuple[int, RecordBatch]]] = {}
@@ -349,8 +353,8 @@ class TaskLoop:
         counters.dropped += result.dropped
         counters.dead_lettered += len(result.dead)
         self._processed.update(positions)
-        for tp, position in positions.items():
-            self._lag[tp] = max(self._high.get(tp, position) - position, 0)
+        for tp in positions:
+            self._count_lag(tp)
         counters.lag = sum(self._lag.values())
         counters.last_batch_ms = (time.perf_counter() - started) * 1000
         counters.batch_ms_total += counters.last_batch_ms
