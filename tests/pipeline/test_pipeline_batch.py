@@ -1,13 +1,16 @@
 """Ruby-style number conversion of string columns (``to_int``, ``to_float``): the bulk
 cast taken when every string is a plain number and the per-string lead extraction
-give Ruby's ``to_i``/``to_f``."""
+give Ruby's ``to_i``/``to_f``. ``list_item`` picks items of split lists."""
 
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sluice.pipeline.batch import to_float, to_int
+from sluice.pipeline.batch import list_item, to_float, to_int
 
 
 @pytest.mark.parametrize(
@@ -35,3 +38,20 @@ def test_to_int_is_ruby_to_i(strings: list[str | None], expected: list[int | Non
 def test_to_float_is_ruby_to_f(strings: list[str | None], expected: list[float | None]) -> None:
     got = to_float(pa.array(strings, pa.string()))
     assert got.type == pa.float64() and got.to_pylist() == expected
+
+
+@given(
+    st.lists(st.none() | st.lists(st.text(max_size=5), max_size=4), max_size=30),
+    st.integers(0, 4),
+    st.integers(0, 3),
+)
+def test_list_item_is_list_element_with_nulls_for_short_lists(
+    lists: list[list[str] | None], index: int, start: int
+) -> None:
+    array = pa.array(lists, pa.list_(pa.string())).slice(min(start, len(lists)))
+    expected = [None if v is None or index >= len(v) else v[index] for v in array.to_pylist()]
+    got = list_item(array, index)
+    assert got.type == pa.string()
+    assert got.to_pylist() == expected
+    if all(v is not None and len(v) > index for v in array.to_pylist()):
+        assert got.equals(pc.list_element(array, index))

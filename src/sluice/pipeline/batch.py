@@ -18,6 +18,7 @@ from sluice.pipeline.fields import FieldPath, get
 __all__ = [
     "PARALLEL_MIN_ROWS",
     "extract",
+    "list_item",
     "parallel_workers",
     "slice_pool",
     "string_view",
@@ -59,6 +60,20 @@ def extract(strings: pa.Array, regex: str) -> pa.StructArray:
     slices = [strings.slice(i, step) for i in range(0, n, step)]
     parts = list(_pool().map(lambda s: pc.extract_regex(s, pattern=regex), slices))
     return pa.concat_arrays(parts)
+
+
+def list_item(lists: pa.ListArray, index: int) -> pa.Array:
+    """Item ``index`` of each list (null where the list is null or has no such item).
+
+    Like ``pc.list_element`` (which raises on a short list), but one ``take`` on the lists'
+    values: about half the cost for the string lists ``split_pattern`` returns, which the
+    kernels cut every line into.
+    """
+    offsets = lists.offsets.slice(0, len(lists))
+    present = pc.greater(pc.list_value_length(lists), index)
+    positions = pc.if_else(present, pc.add(offsets, index), pa.nulls(len(lists), offsets.type))
+    item: pa.Array = lists.values.take(positions)
+    return item
 
 
 def string_view(table: pa.Table, path: FieldPath) -> pa.Array | None:

@@ -37,7 +37,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.pipeline import grok_regex as rx
-from sluice.pipeline.batch import PARALLEL_MIN_ROWS, extract, parallel_workers, slice_pool
+from sluice.pipeline.batch import (
+    PARALLEL_MIN_ROWS,
+    extract,
+    list_item,
+    parallel_workers,
+    slice_pool,
+)
 
 __all__ = ["Matcher"]
 
@@ -279,8 +285,8 @@ class Matcher:
             while j + 1 < len(pieces) and pieces[j + 1].sep == pieces[i].sep:
                 j += 1
             parts = pc.split_pattern(tail, pieces[i].sep, max_splits=j - i + 1)
-            heads += [(pieces[m], pc.list_element(parts, m - i)) for m in range(i, j + 1)]
-            tail = pc.list_element(parts, j - i + 1)
+            heads += [(pieces[m], list_item(parts, m - i)) for m in range(i, j + 1)]
+            tail = list_item(parts, j - i + 1)
             i = j + 1
         if pieces and pieces[-1].keep:
             tail = pc.binary_join_element_wise(pieces[-1].sep, tail, "")

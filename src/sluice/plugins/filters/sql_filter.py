@@ -7,6 +7,11 @@ replaces the batch (rows may be dropped, added or reshaped). The connection is t
 :func:`sluice.sql.sandbox.open_connection` makes: no file, network or extension access, and
 the statement must be one ``SELECT`` (checked with sqlglot before it runs).
 
+A statement that only picks columns by name (``SELECT ts, host FROM events``) returns the
+batch's own columns without a trip through DuckDB, when that is exactly DuckDB's result:
+each name is one column of the batch with that exact name, of a type (string, integer,
+float, boolean) DuckDB returns unchanged. Anything else runs in DuckDB.
+
 Row order: when the result has as many rows as the batch and does not select the hidden row
 column, rows keep their places (DuckDB keeps insertion order); otherwise every result row
 takes the batch's first position. A statement DuckDB rejects at run time raises
@@ -87,26 +92,64 @@ def statement_columns(statement: str, table_name: str = "events") -> frozenset[s
     return frozenset(names)
 
 
+_KEPT_TYPES = (
+    pa.types.is_string,
+    pa.types.is_integer,
+    pa.types.is_floating,
+    pa.types.is_boolean,
+)
+"""Column types a DuckDB round trip returns unchanged (a projection may skip DuckDB)."""
+
+
+def _projection(query: str, table_name: str) -> tuple[str, ...] | None:
+    """The column names when ``query`` only picks columns of the batch by name
+    (``SELECT a, b FROM events``: no alias, expression, star, filter, order or limit),
+    else ``None``."""
+    tree = sqlglot.parse_one(query, read="duckdb")
+    if not isinstance(tree, exp.Select):
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")
+    others = [k for k, v in tree.args.items() if v and k not in ("expressions", "from_", "from")]
+    if others or not isinstance(source, exp.From) or not isinstance(source.this, exp.Table):
+        return None
+    table = source.this
+    if table.alias or table.db or table.catalog or table.name.lower() != table_name.lower():
+        return None
+    names: list[str] = []
+    for column in tree.expressions:
+        if not isinstance(column, exp.Column) or column.table or not column.name:
+            return None
+        names.append(column.name)
+    return tuple(names) if len({n.lower() for n in names}) == len(names) else None
+
+
+def _picked(data: pa.Table, names: tuple[str, ...]) -> pa.Table | None:
+    """``data.select(names)`` when that is exactly what DuckDB would return (each name is
+    one column of the batch, matched exactly, of a type DuckDB returns unchanged)."""
+    lowered = [c.lower() for c in data.column_names]
+    for name in names:
+        if name not in data.column_names or lowered.count(name.lower()) != 1:
+            return None
+        column_type = data.schema.field(name).type
+        if not any(kept(column_type) for kept in _KEPT_TYPES):
+            return None
+    return data.select(list(names))
+
+
 def sql_kernel(settings: PluginSettings) -> Kernel:
     """Build the sql kernel (one sandboxed connection per filter, reused for every batch)."""
     cfg: Any = settings
     table_name = str(cfg.table_name)
     query = _statement(str(cfg.statement), table_name)
+    projection = _projection(query, table_name)
     con = open_connection()
 
     def kernel(table: pa.Table) -> tuple[pa.Table, pa.Array | None]:
         rows = table.column(ROW) if ROW in table.column_names else None
         data = table.drop_columns([ROW]) if rows is not None else table
-        try:
-            con.register(table_name, data)
-            try:
-                out = con.sql(query).to_arrow_table()
-            finally:
-                con.unregister(table_name)
-        except duckdb.Error as exc:
-            raise SqlFilterError(
-                f"sql filter failed on a batch of {table.num_rows}: {exc}"
-            ) from exc
+        picked = None if projection is None else _picked(data, projection)
+        # A pure projection gives the same table without a trip through DuckDB.
+        out = picked if picked is not None else _run(con, query, table_name, data)
         if rows is not None and ROW not in out.column_names:
             if out.num_rows == table.num_rows:
                 out = out.append_column(ROW, rows)
@@ -116,3 +159,15 @@ def sql_kernel(settings: PluginSettings) -> Kernel:
         return out, None
 
     return kernel
+
+
+def _run(con: duckdb.DuckDBPyConnection, query: str, table_name: str, data: pa.Table) -> pa.Table:
+    try:
+        con.register(table_name, data)
+        try:
+            out: pa.Table = con.sql(query).to_arrow_table()
+        finally:
+            con.unregister(table_name)
+    except duckdb.Error as exc:
+        raise SqlFilterError(f"sql filter failed on a batch of {data.num_rows}: {exc}") from exc
+    return out
