@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from conftest import clean  # type: ignore[import-not-found]
 from sluice.pipeline.jsonl import encode_jsonl, encode_jsonl_buffer
@@ -63,3 +66,27 @@ def test_the_buffer_holds_exactly_the_bytes() -> None:
     for settings in ({}, {"delimiter": "\r\n"}):
         codec = JsonLinesCodec(settings)
         assert bytes(codec.encode_buffer(table)) == codec.encode(table)
+
+
+_cells = {
+    "s": st.none() | st.text(max_size=5),
+    "n": st.none() | st.integers(-(2**63), 2**63 - 1),
+    "b": st.none() | st.booleans(),
+    "t": st.none() | st.sampled_from(["plain", 'q"', "back\\", "tab\t"]),
+}
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.fixed_dictionaries(_cells), min_size=1, max_size=8), st.permutations(sorted(_cells))
+)
+def test_any_mix_of_null_and_null_free_columns_round_trips(
+    rows: list[dict[str, object]], order: list[str]
+) -> None:
+    types = {"s": pa.string(), "n": pa.int64(), "b": pa.bool_(), "t": pa.string()}
+    table = pa.Table.from_pylist(rows, schema=pa.schema([(k, types[k]) for k in order]))
+    lines = encode_jsonl(table).decode().split("\n")
+    assert lines[-1] == ""
+    decoded = [json.loads(line) for line in lines[:-1]]
+    assert decoded == [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+    assert all(list(d) == [k for k in order if k in d] for d in decoded)  # keys in column order

@@ -137,9 +137,9 @@ def encode_jsonl_buffer(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata"
     # The first column needs no leading comma when it has no nulls (the usual case);
     # otherwise every piece has one and the first comma is removed afterwards.
     bare = bool(cols) and cols[0].null_count == 0
+    # Constant text between two columns is one scalar (fewer pieces to join per row).
     args: list[pa.Array | pa.Scalar] = []
-    if not bare:
-        args.append(pa.scalar("{"))
+    pending = "" if bare else "{"
     for i, (name, col) in enumerate(zip(names, cols, strict=True)):
         key = orjson.dumps(name).decode()
         prefix = ("{" if i == 0 and bare else ",") + key + ":"
@@ -148,10 +148,14 @@ def encode_jsonl_buffer(table: pa.Table, *, drop: tuple[str, ...] = ("@metadata"
             prefix += '"'
         suffix = '"' if quote else ""
         if text.null_count:
+            if pending:
+                args.append(pa.scalar(pending))
             args.append(pc.binary_join_element_wise(prefix, text, suffix, ""))
+            pending = ""
         else:
-            args += [pa.scalar(prefix), text] + ([pa.scalar(suffix)] if suffix else [])
-    args.append(pa.scalar("}\n"))
+            args += [pa.scalar(pending + prefix), text]
+            pending = suffix
+    args.append(pa.scalar(pending + "}\n"))
     lines = pc.binary_join_element_wise(*args, "", null_handling="replace", null_replacement="")
     if not bare:
         lines = pc.replace_substring(lines, "{,", "{", max_replacements=1)
