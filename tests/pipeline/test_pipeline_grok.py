@@ -121,7 +121,8 @@ def _reference(regex: str, strings: pa.Array) -> tuple[list[bool], dict[str, lis
 
 _pieces = st.sampled_from(
     [LINE, "10.0.0.1", "::1", "host.example", " ", "-", "[", "]", '"', "GET", "/x", "HTTP/1.1",
-     "200", "junk", "31/Oct/2026:23:59:59 +0000", "May 29 16:37:11", "sadness", "logger:", "a b"]
+     "200", "junk", "31/Oct/2026:23:59:59 +0000", "May 29 16:37:11", "sadness", "logger:", "a b",
+     '"quoted text"', "'single'", '"esc\\" aped"', "\\", '""']
 )  # fmt: skip
 
 
@@ -273,3 +274,23 @@ def test_greedy_run_cut_needs_a_remainder_that_ignores_what_came_before() -> Non
     ):
         plan = _plan(regex)
         assert plan is None or not plan.pieces[-1].keep, regex
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ['"a b" "c"', "\"x\" 'y'", '"" ""', '"a" nope'],
+        ['"a b" "c"', '"a\\" b" "c"', '"a\\\\" "b"', "'q\\'' `t`"],  # escapes
+    ],
+)
+def test_quoted_strings_match_as_extract_regex_with_or_without_escapes(rows: list[str]) -> None:
+    c = compile_grok("%{QS:first} %{QS:second}")
+    matcher = Matcher(c.regex, [cap.group for cap in c.captures])
+    strings = pa.array(rows * 3 + [None], pa.string())
+    ok, groups = matcher.match(strings)
+    ref_ok, ref_groups = _reference(c.regex, strings)
+    assert ok.to_pylist() == ref_ok
+    assert any(ref_ok)
+    for name, values in ref_groups.items():
+        got = pc.if_else(ok, groups[name], pa.nulls(len(strings), pa.string())).to_pylist()
+        assert got == values, name
