@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sluice.bus import Bus, EmbeddedBus, EmbeddedConfig, Records
-from sluice.bus.batch import RecordBatch, encode_batch, split_for_batches
+from sluice.bus.batch import RecordBatch, check_crc, parse_header
+from sluice.bus.encode import encode_batch, encode_parts, split_for_batches
 
 VALUES = [b"abc", b"", b"hello", b"x" * 10, b"\x00\xff"]
 
@@ -125,3 +126,23 @@ def test_embedded_fetch_returns_whole_batches_within_max_bytes(tmp_path: Any) ->
         assert len(bus.fetch("t", 0, 0, max_bytes=1 << 20)) == 60
     finally:
         bus.close()
+
+
+@pytest.mark.parametrize("values", _arrow_shapes())
+def test_parts_hold_the_same_bytes_and_a_valid_crc_at_any_base_offset(values: Any) -> None:
+    records = Records(
+        values=values,
+        timestamps=pa.array(range(len(values)), pa.int64()),
+        keys=[b"k", None, b""][: len(values)] + [None] * max(0, len(values) - 3),
+        headers=[(("h", b"v"),)] * len(values),
+    )
+    parts = encode_parts(records, 3)
+    joined = parts.join()
+    assert joined == encode_batch(records, 3)
+    assert parts.size == len(joined) == parse_header(joined).size
+    parts.set_base_offset(1 << 40)
+    moved = parts.join()
+    assert moved[8:] == joined[8:]  # only the base offset changed
+    assert parse_header(moved).base_offset == 1 << 40
+    assert check_crc(moved, 0, parse_header(moved))
+    assert RecordBatch(moved).values == values.cast(pa.binary()).to_pylist()

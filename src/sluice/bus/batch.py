@@ -18,31 +18,33 @@ zero-copy ``pyarrow`` binary array to the runtime without one Python object per 
 
 The memory and embedded backends store exactly these bytes; the Kafka backend builds the same
 views from consumed messages, so consumers see one shape everywhere. The record types
-(:class:`Records` and the others) live in :mod:`sluice.bus.records` and are re-exported here.
+(:class:`Records` and the others) live in :mod:`sluice.bus.records` and are re-exported here;
+encoding records into batches is :mod:`sluice.bus.encode`'s.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import struct
-from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import crc32c
 
-from sluice.bus.columns import binary_layout, int64_view, is_arrow, split_points
 from sluice.bus.errors import CorruptBatchError
 from sluice.bus.records import ConsumedRecord, Headers, Record, Records, now_ms
 
 __all__ = [
+    "CRC_FROM",
     "FLAG_HEADERS",
     "FLAG_KEYS",
     "FLAG_UNIFORM_TS",
     "HEADER",
+    "HEADER_NAME",
     "HEADER_SIZE",
+    "HEADER_VALUE",
     "MAGIC",
+    "MAX_BATCH_BYTES",
     "BatchHeader",
     "ConsumedRecord",
     "Headers",
@@ -50,11 +52,8 @@ __all__ = [
     "RecordBatch",
     "Records",
     "check_crc",
-    "encode_batch",
     "now_ms",
     "parse_header",
-    "set_base_offset",
-    "split_for_batches",
 ]
 
 HEADER = struct.Struct("<qIIBBHiqq")
@@ -63,129 +62,23 @@ MAGIC = 1
 FLAG_UNIFORM_TS = 1
 FLAG_KEYS = 2
 FLAG_HEADERS = 4
-_CRC_FROM = 16  # the CRC covers bytes [16:] of a batch
-_MAX_BATCH_BYTES = 256 * 1024 * 1024
-_HDR_NAME = struct.Struct("<H")
-_HDR_VALUE = struct.Struct("<i")
-
-
-def _pad(n: int) -> bytes:
-    return b"\0" * (-n % 8)
-
-
-def _offsets(items: Sequence[bytes]) -> array[int]:
-    out = array("i", [0])
-    out.extend(itertools.accumulate(map(len, items)))
-    return out
-
-
-def _encode_headers(headers: Headers) -> bytes:
-    parts: list[bytes] = []
-    for name, value in headers:
-        raw = name.encode()
-        parts += [_HDR_NAME.pack(len(raw)), raw, _HDR_VALUE.pack(len(value)), value]
-    return b"".join(parts)
+CRC_FROM = 16  # the CRC covers bytes [16:] of a batch
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+HEADER_NAME = struct.Struct("<H")  # a record header's name length (then the name)
+HEADER_VALUE = struct.Struct("<i")  # a record header's value length (then the value)
 
 
 def _decode_headers(raw: bytes) -> Headers:
     out: list[tuple[str, bytes]] = []
     pos = 0
     while pos < len(raw):
-        (n,) = _HDR_NAME.unpack_from(raw, pos)
+        (n,) = HEADER_NAME.unpack_from(raw, pos)
         name = raw[pos + 2 : pos + 2 + n].decode()
         pos += 2 + n
-        (m,) = _HDR_VALUE.unpack_from(raw, pos)
+        (m,) = HEADER_VALUE.unpack_from(raw, pos)
         out.append((name, raw[pos + 4 : pos + 4 + m]))
         pos += 4 + m
     return tuple(out)
-
-
-def split_for_batches(records: Records, max_bytes: int = 8 * 1024 * 1024) -> list[Records]:
-    """Cut ``records`` into runs whose values stay near ``max_bytes`` (at least one record)."""
-    n = len(records)
-    if n == 0:
-        return []
-    if is_arrow(records.values):
-        runs = split_points(records.values, max_bytes)
-        return [records] if len(runs) == 1 else [records.slice(a, b) for a, b in runs]
-    ends = list(itertools.accumulate(map(len, records.values)))
-    if ends[-1] <= max_bytes:
-        return [records]
-    out: list[Records] = []
-    start, base = 0, 0
-    while start < n:
-        stop = max(bisect.bisect_right(ends, base + max_bytes, lo=start), start + 1)
-        out.append(records.slice(start, stop))
-        base = ends[stop - 1]
-        start = stop
-    return out
-
-
-def encode_batch(records: Records, base_offset: int = 0) -> bytearray:
-    """Encode ``records`` as one batch (header + payload) with ``base_offset`` and its CRC.
-
-    The result is a ``bytearray`` so the log can patch ``base_offset`` with
-    :func:`set_base_offset` once it assigns offsets (the CRC does not cover the base offset).
-    Raises ``ValueError`` for an empty batch or one above 256 MiB.
-    """
-    count = len(records)
-    if count == 0:
-        raise ValueError("A record batch needs at least one record.")
-    parts: list[bytes | bytearray | memoryview] = []
-    flags = 0
-    ts = records.timestamps
-    if ts is None or isinstance(ts, int):
-        first_ts = max_ts = now_ms() if ts is None else ts
-        flags |= FLAG_UNIFORM_TS
-    elif is_arrow(ts):
-        view, low, max_ts = int64_view(ts)
-        first_ts = int.from_bytes(view[:8], "little", signed=True)
-        if low == max_ts:
-            flags |= FLAG_UNIFORM_TS
-        else:
-            parts.append(view)
-    else:
-        first_ts, max_ts = ts[0], max(ts)
-        if min(ts) == max_ts:
-            flags |= FLAG_UNIFORM_TS
-        else:
-            parts.append(array("q", ts).tobytes())
-    values = records.values
-    if is_arrow(values):
-        value_offsets, view = binary_layout(values)
-        parts += [value_offsets, view, _pad(4 * (count + 1) + len(view))]
-    else:
-        data = b"".join(values)
-        parts += [_offsets(values).tobytes(), data, _pad(4 * (count + 1) + len(data))]
-    if records.keys is not None:
-        flags |= FLAG_KEYS
-        keys = [b"" if k is None else k for k in records.keys]
-        kdata = b"".join(keys)
-        mask = bytes(k is None for k in records.keys)
-        parts += [_offsets(keys).tobytes(), mask, kdata, _pad(4 * (count + 1) + count + len(kdata))]
-    if records.headers is not None:
-        flags |= FLAG_HEADERS
-        blobs = [_encode_headers(h) for h in records.headers]
-        hdata = b"".join(blobs)
-        parts += [_offsets(blobs).tobytes(), hdata, _pad(4 * (count + 1) + len(hdata))]
-    payload_len = sum(len(p) for p in parts)
-    if payload_len > _MAX_BATCH_BYTES:
-        raise ValueError(f"A record batch of {payload_len} bytes is above the 256 MiB limit.")
-    out = bytearray(HEADER_SIZE + payload_len)  # one copy of each part, no joined temporary
-    pos = HEADER_SIZE
-    for part in parts:
-        out[pos : pos + len(part)] = part
-        pos += len(part)
-    HEADER.pack_into(
-        out, 0, base_offset, len(out) - 12, 0, MAGIC, flags, 0, count, first_ts, max_ts
-    )
-    struct.pack_into("<I", out, 12, crc32c.crc32c(memoryview(out)[_CRC_FROM:]))
-    return out
-
-
-def set_base_offset(batch: bytearray, base_offset: int) -> None:
-    """Write ``base_offset`` into an encoded batch (not covered by the CRC)."""
-    struct.pack_into("<q", batch, 0, base_offset)
 
 
 class BatchHeader(NamedTuple):
@@ -220,7 +113,7 @@ def check_crc(buf: bytes | bytearray | memoryview, pos: int, header: BatchHeader
     end = pos + header.size
     if len(buf) < end:
         return False
-    return bool(crc32c.crc32c(memoryview(buf)[pos + _CRC_FROM : end]) == header.crc)
+    return bool(crc32c.crc32c(memoryview(buf)[pos + CRC_FROM : end]) == header.crc)
 
 
 class RecordBatch:

@@ -14,14 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sluice.bus.base import DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_MAX_RECORDS, Bus, GroupMember
-from sluice.bus.batch import (
-    Record,
-    RecordBatch,
-    Records,
-    encode_batch,
-    parse_header,
-    split_for_batches,
-)
+from sluice.bus.batch import Record, RecordBatch, Records
+from sluice.bus.encode import EncodedBatch, encode_parts, split_for_batches
 from sluice.bus.errors import (
     BusClosedError,
     OffsetOutOfRangeError,
@@ -76,7 +70,7 @@ class PartitionLog(ABC):
         """The log end offset."""
 
     @abstractmethod
-    def append(self, batch: bytearray) -> int:
+    def append(self, batch: EncodedBatch) -> int:
         """Store an encoded batch at the log end (patching its base offset); returns it.
 
         The caller holds ``cond``.
@@ -282,12 +276,12 @@ class LocalBus(Bus):
 
     def _append(self, t: _Topic, partition: int, recs: Records, first: int) -> list[ProducedSpan]:
         log = t.logs[partition]
-        encoded = [encode_batch(chunk) for chunk in split_for_batches(recs)]
+        encoded = [encode_parts(chunk) for chunk in split_for_batches(recs)]
         spans = []
         with log.cond:
             for chunk in encoded:
                 base = log.append(chunk)
-                count = parse_header(chunk).record_count
+                count = chunk.parsed().record_count
                 spans.append(ProducedSpan(partition, base, count, first))
                 first += count
             log.cond.notify_all()

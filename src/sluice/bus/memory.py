@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import bisect
 
-from sluice.bus.batch import RecordBatch, now_ms, parse_header, set_base_offset
+from sluice.bus.batch import RecordBatch, now_ms, parse_header
+from sluice.bus.encode import EncodedBatch
 from sluice.bus.groups import OffsetStore
 from sluice.bus.local import LocalBus, PartitionLog
 
@@ -34,10 +35,10 @@ class MemoryLog(PartitionLog):
     def latest(self) -> int:
         return self._end
 
-    def append(self, batch: bytearray) -> int:
+    def append(self, batch: EncodedBatch) -> int:
         base = self._end
-        set_base_offset(batch, base)
-        data = bytes(batch)
+        batch.set_base_offset(base)
+        data = batch.join()
         count = parse_header(data).record_count
         self._bases.append(base)
         self._batches.append(data)

@@ -14,8 +14,9 @@ import os
 import time
 from pathlib import Path
 
-from sluice.bus.batch import HEADER_SIZE, RecordBatch, check_crc, parse_header, set_base_offset
+from sluice.bus.batch import HEADER_SIZE, RecordBatch, check_crc, parse_header
 from sluice.bus.embedded.segment import Segment
+from sluice.bus.encode import EncodedBatch
 from sluice.bus.errors import CorruptBatchError, ReadOnlyBusError
 from sluice.bus.local import PartitionLog
 
@@ -105,18 +106,18 @@ class FileLog(PartitionLog):
 
     # -- writing -----------------------------------------------------------------------------
 
-    def append(self, batch: bytearray) -> int:
+    def append(self, batch: EncodedBatch) -> int:
         if not self._s.writable:
             raise ReadOnlyBusError(f"Partition {self.directory.name} is open read-only.")
         active = self._segments[-1]
         if active.size and (
-            active.size + len(batch) > self._s.segment_bytes
+            active.size + batch.size > self._s.segment_bytes
             or (time.monotonic() - self._rolled_at) * 1000 >= self._s.segment_ms
         ):
             active = self.roll()
         base = active.next_offset
-        set_base_offset(batch, base)
-        active.append(batch, parse_header(batch))
+        batch.set_base_offset(base)
+        active.append(batch.buffers(), batch.size, batch.parsed())
         if self._s.fsync_always:
             active.flush()
         return base

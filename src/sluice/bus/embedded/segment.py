@@ -23,9 +23,11 @@ import contextlib
 import os
 import struct
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 from sluice.bus.batch import HEADER_SIZE, BatchHeader, check_crc, parse_header
+from sluice.bus.encode import Part
 from sluice.bus.errors import CorruptBatchError
 
 __all__ = ["Segment", "segment_name"]
@@ -196,13 +198,15 @@ class Segment:
             os.write(self._ifd, _OFFSET_ENTRY.pack(rel, pos))
             os.write(self._tfd, _TIME_ENTRY.pack(self.max_timestamp, rel))
 
-    def append(self, batch: bytearray, header: BatchHeader) -> None:
-        """Write one encoded batch at the end (caller holds the partition lock)."""
+    def append(self, parts: Sequence[Part], size: int, header: BatchHeader) -> None:
+        """Write one encoded batch (its ``parts``, ``size`` bytes in all) at the end with one
+        ``writev`` (caller holds the partition lock). A short write is cut off again and
+        raises ``OSError``: the log never keeps part of a batch."""
         pos = self.size
-        written = os.write(self._fd, batch)
-        if written != len(batch):
+        written = os.writev(self._fd, parts)
+        if written != size:
             os.ftruncate(self._fd, pos)
-            raise OSError(f"Short write to {self.path}: {written} of {len(batch)} bytes.")
+            raise OSError(f"Short write to {self.path}: {written} of {size} bytes.")
         self.dirty = True
         self._note(header, pos, write=True)
 

@@ -17,7 +17,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError
 from confluent_kafka import TopicPartition as KafkaTP
 
-from sluice.bus.batch import RecordBatch, Records, encode_batch
+from sluice.bus.batch import RecordBatch, Records
+from sluice.bus.encode import encode_batch
 from sluice.bus.errors import BusError, OffsetOutOfRangeError
 from sluice.bus.kafka.config import KafkaConfig
 
