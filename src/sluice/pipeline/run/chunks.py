@@ -50,7 +50,6 @@ __all__ = [
 ARROW_HEADER = "sluice-arrow"
 """Record header marking a value that is a table of events in the Arrow IPC stream format."""
 
-_ARROW: Headers = ((ARROW_HEADER, b"1"),)
 _BLOCK = 1 << 20
 _ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError)
 
@@ -254,7 +253,7 @@ def decode_batch(
     :data:`ARROW_HEADER` in ``headers``) as they are. When the parts do not concatenate (a
     field with two kinds of value), the Arrow parts become JSON values and the batch takes
     the per-event path. Returns the table, the values ``bad`` indexes, and ``bad``."""
-    arrow = [h == _ARROW for h in headers] if headers is not None else []
+    arrow = [any(name == ARROW_HEADER for name, _ in h) for h in headers] if headers else []
     if not any(arrow):
         table, _kept, bad = decode_events(values)
         return table, values, bad

@@ -9,7 +9,9 @@ Who calls it: ``sluice pipeline run``, the pipelines REST endpoints and the end-
   parsed at once on the input's thread and stored as one Arrow IPC record
   (:mod:`sluice.pipeline.run.chunks`); the worker reads those without parsing again.
   Inputs that build Arrow tables themselves (the ``file`` input's plain lines, ``syslog``)
-  store them the same way (``emit_table``).
+  store them the same way (``emit_table``). An emit's mark (the ``file`` input's position
+  after the lines) rides on its last record, in the same write
+  (:mod:`sluice.plugins.inputs.marks`).
 - **The worker** (:mod:`sluice.pipeline.run.worker`) reads that topic as consumer group
   ``pipeline_{name}`` from its committed offset, decodes a batch (up to ``batch_size``
   events) into an Arrow table and runs the filter section
@@ -67,7 +69,8 @@ from sluice.pipeline.run.parallel import SlicedChain
 from sluice.pipeline.run.worker import BatchWorker
 from sluice.plugins.filters import filter_kernels
 from sluice.plugins.inputs import Event, Input, InputContext, make_input
-from sluice.plugins.inputs.base import now_text
+from sluice.plugins.inputs.base import Mark, now_text
+from sluice.plugins.inputs.marks import MARK_HEADER
 from sluice.plugins.outputs import Output, OutputContext, make_output
 
 __all__ = ["PipelineRunner", "PipelineStats", "check_name"]
@@ -110,6 +113,17 @@ def _outputs(nodes: tuple[Node, ...]) -> list[PluginNode]:
     return out
 
 
+def _marked(values: list[bytes], headers: Headers | None, mark: Mark) -> Records:
+    """Records of ``values`` (each with ``headers``), the input's ``mark`` on the last one.
+    (An emit without events stores nothing, mark included: re-reading what gave no event
+    after a crash gives none again.)"""
+    if mark is None or not values:
+        return Records(values=values, headers=None if headers is None else [headers] * len(values))
+    base = headers or ()
+    listed = [base] * (len(values) - 1) + [(*base, (MARK_HEADER, mark))]
+    return Records(values=values, headers=listed)
+
+
 class PipelineRunner:
     """One pipeline over one bus (see the module doc). Inert until :meth:`start`."""
 
@@ -135,7 +149,7 @@ class PipelineRunner:
         self.group = f"pipeline_{name}"
         self.stats = PipelineStats()
         self.state = "created"
-        ictx = InputContext(pipeline=name, state_dir=self.state_dir, bus=bus)
+        ictx = InputContext(pipeline=name, state_dir=self.state_dir, bus=bus, topic=self.in_topic)
         octx = OutputContext(pipeline=name, bus=bus)
         self.inputs: list[Input] = [
             make_input(n, ictx) for n in self.pipeline.inputs if isinstance(n, PluginNode)
@@ -206,23 +220,24 @@ class PipelineRunner:
 
     # -- data path -----------------------------------------------------------------------------
 
-    def _emit(self, events: list[Event]) -> None:
+    def _emit(self, events: list[Event], mark: Mark) -> None:
         if self._stop.is_set():
             raise RuntimeError(f"pipeline {self.name} is stopping")
         values = [orjson.dumps(e) for e in events]
-        self.bus.produce(self.in_topic, 0, Records(values=values))
+        if values:
+            self.bus.produce(self.in_topic, 0, _marked(values, None, mark))
         with self._lock:
             self.stats.events_in += len(values)
 
-    def _emit_lines(self, chunk: bytes, stamp: Event, count: int) -> None:
+    def _emit_lines(self, chunk: bytes, stamp: Event, count: int, mark: Mark) -> None:
         """The bulk path (on the input's thread): ``chunk`` parsed into one table, stored
         as one Arrow record; the per-event path when the chunk cannot take it."""
         if self._stop.is_set():
             raise RuntimeError(f"pipeline {self.name} is stopping")
         table = decode_chunk(self._chunks, chunk, stamp)
-        self._produce(table, lambda: chunk_events(chunk, stamp))
+        self._produce(table, lambda: chunk_events(chunk, stamp), mark)
 
-    def _emit_table(self, table: pa.Table, stamp: Event) -> None:
+    def _emit_table(self, table: pa.Table, stamp: Event, mark: Mark) -> None:
         """The bulk path of inputs that build tables themselves (plain lines, syslog).
         A stamp field no filter or output can read is not stored."""
         if self._stop.is_set():
@@ -230,15 +245,17 @@ class PipelineRunner:
         live = self._chunks.live
         if live is not None:
             stamp = {k: v for k, v in stamp.items() if k.lower() in live}
-        self._produce(stamped(table, stamp), lambda: table_events(table, stamp))
+        self._produce(stamped(table, stamp), lambda: table_events(table, stamp), mark)
 
-    def _produce(self, table: pa.Table | None, per_event: Callable[[], list[bytes]]) -> None:
+    def _produce(
+        self, table: pa.Table | None, per_event: Callable[[], list[bytes]], mark: Mark
+    ) -> None:
         if table is None:
             values = per_event()
-            records = Records(values=values)
+            records = _marked(values, None, mark)
             count = len(values)
         else:
-            records = Records(values=[to_ipc(table)], headers=[_ARROW])
+            records = _marked([to_ipc(table)], _ARROW, mark)
             count = table.num_rows
         if count:
             self.bus.produce(self.in_topic, 0, records)

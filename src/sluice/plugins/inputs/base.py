@@ -34,18 +34,22 @@ __all__ = [
     "Event",
     "Input",
     "InputContext",
+    "Mark",
     "hostname",
     "now_text",
     "parse_duration",
 ]
 
 Event = dict[str, Any]
-Emit = Callable[[list[Event]], None]
-EmitLines = Callable[[bytes, Event, int], None]
-EmitTable = Callable[[Any, Event], None]
-"""``emit_table(table, stamp)``: a ``pyarrow.Table`` of events and their stamp."""
-"""``emit_lines(chunk, stamp, count)``: ``count`` complete JSON lines and the fields each
-of their events gets unless it has them (see :meth:`Input.emit_lines`)."""
+Mark = bytes | None
+"""What an input writes into the bus with an emit (see :mod:`sluice.plugins.inputs.marks`)."""
+Emit = Callable[[list[Event], Mark], None]
+"""``emit(events, mark)``: events ready to store."""
+EmitLines = Callable[[bytes, Event, int, Mark], None]
+"""``emit_lines(chunk, stamp, count, mark)``: ``count`` complete JSON lines and the fields
+each of their events gets unless it has them (see :meth:`Input.emit_lines`)."""
+EmitTable = Callable[[Any, Event, Mark], None]
+"""``emit_table(table, stamp, mark)``: a ``pyarrow.Table`` of events and their stamp."""
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$")
 _UNITS = {
@@ -81,11 +85,13 @@ def hostname() -> str:
 
 @dataclass(frozen=True, slots=True)
 class InputContext:
-    """What the runtime gives an input: pipeline name, a state directory, the bus."""
+    """What the runtime gives an input: pipeline name, a state directory, the bus and the
+    pipeline's input topic (where the input's emits, and their marks, are stored)."""
 
     pipeline: str
     state_dir: Path
     bus: Bus | None = None
+    topic: str | None = None
 
 
 class Input(ABC):
@@ -140,8 +146,9 @@ class Input(ABC):
     def _run(self) -> None:
         """The input's main loop; return when done or when ``stopping`` is set."""
 
-    def emit(self, events: list[Event]) -> None:
-        """Stamp ``events`` and hand them to the runtime (blocks until durable)."""
+    def emit(self, events: list[Event], mark: Mark = None) -> None:
+        """Stamp ``events`` and hand them to the runtime (blocks until durable). ``mark``
+        is stored with them, in the same write (see :mod:`sluice.plugins.inputs.marks`)."""
         if not events or self._emit is None:
             return
         stamp = now_text()
@@ -157,9 +164,9 @@ class Input(ABC):
                 event["tags"] = tags + [t for t in s.tags if t not in tags]
             for key, value in s.add_field.items():
                 event.setdefault(key, value)
-        self._emit(events)
+        self._emit(events, mark)
 
-    def emit_lines(self, chunk: bytes, fields: Event) -> None:
+    def emit_lines(self, chunk: bytes, fields: Event, mark: Mark = None) -> None:
         """Emit the JSON lines of ``chunk`` (complete lines, each ``\\n``-terminated) as
         events, each getting ``fields`` (e.g. ``host``, ``path``) and the usual stamp unless
         it has them; blocks until durable like :meth:`emit`.
@@ -180,9 +187,9 @@ class Input(ABC):
                         for key, value in fields.items():
                             event.setdefault(key, value)
                         events.append(event)
-            self.emit(events)
+            self.emit(events, mark)
             return
-        self._emit_lines(chunk, self._stamp(fields), chunk.count(b"\n"))
+        self._emit_lines(chunk, self._stamp(fields), chunk.count(b"\n"), mark)
 
     def _stamp(self, fields: Event) -> Event:
         s = self.settings
@@ -193,7 +200,7 @@ class Input(ABC):
             stamp.setdefault(key, value)
         return stamp
 
-    def emit_table(self, table: Any, fields: Event | None = None) -> None:
+    def emit_table(self, table: Any, fields: Event | None = None, mark: Mark = None) -> None:
         """Emit the rows of a ``pyarrow.Table`` as events (a null cell is an absent field),
         each getting ``fields`` (e.g. ``host``, ``path``) and the usual stamp unless it has
         them, like :meth:`emit`; blocks until durable. The runtime stores the table as it
@@ -207,9 +214,9 @@ class Input(ABC):
             for event in events:
                 for key, value in fields.items():
                     event.setdefault(key, value)
-            self.emit(events)
+            self.emit(events, mark)
             return
-        self._emit_table(table, self._stamp(fields))
+        self._emit_table(table, self._stamp(fields), mark)
 
     def stop(self) -> None:
         """Ask the threads to end and wait for them (up to 5 s each)."""
