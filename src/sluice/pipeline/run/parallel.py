@@ -16,8 +16,9 @@ result is always the one chain's.
 Row-local: conditionals (their predicates are per row) over row-local bodies; the plugins
 in :data:`ROW_LOCAL`; ``drop`` without ``percentage``; ``sql`` when the statement is one
 plain ``SELECT ... FROM <table> [WHERE ...]`` of known scalar expressions (no aggregate,
-window, ``DISTINCT``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``, join, subquery, CTE or
-unknown function). Anything else (``window``, ``split``, ``uuid``...) keeps one chain.
+window, ``DISTINCT``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``, join, subquery, CTE, unknown
+function, random value or current time: one chain reads the clock once per batch, slices
+would each read it). Anything else (``window``, ``split``, ``uuid``...) keeps one chain.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ MIN_SLICE_ROWS = 16_384
 _SQL_REFUSED = (
     exp.AggFunc, exp.Window, exp.Distinct, exp.Group, exp.Having, exp.Order, exp.Limit,
     exp.Offset, exp.Join, exp.Subquery, exp.With, exp.Anonymous, exp.Qualify, exp.Union,
-    exp.Unnest, exp.Lateral, exp.Rand,
+    exp.Unnest, exp.Lateral, exp.Rand, exp.Randn, exp.Uuid,
+    # the time of the call: slices run at different moments, one chain at one
+    exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.CurrentDatetime,
+    exp.Localtimestamp, exp.Localtime, exp.CurrentTimestampLTZ,
 )  # fmt: skip
 
 
