@@ -41,6 +41,7 @@ __all__ = [
     "decode_batch",
     "decode_chunk",
     "from_ipc",
+    "ipc_value",
     "rows_of",
     "stamped",
     "table_events",
@@ -229,15 +230,29 @@ def table_events(table: pa.Table, stamp: dict[str, Any]) -> list[bytes]:
 
 
 def to_ipc(table: pa.Table) -> bytes:
-    """``table`` in the Arrow IPC stream format (one bus record value). The stream is
-    measured first and written once into a buffer of its size (no regrowth)."""
+    """``table`` in the Arrow IPC stream format, as bytes (see :func:`ipc_value`)."""
+    return bytes(_ipc_buffer(table).to_pybytes())
+
+
+def ipc_value(table: pa.Table) -> pa.Array:
+    """``table`` in the Arrow IPC stream format as a one-value ``binary`` column sharing the
+    written buffer: the bus stores it without a copy into Python bytes first."""
+    out = _ipc_buffer(table)
+    offsets = pa.array([0, out.size], pa.int32()).buffers()[1]
+    value: pa.Array = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, out])
+    return value
+
+
+def _ipc_buffer(table: pa.Table) -> pa.Buffer:
+    """The IPC stream of ``table``, measured first and written once into a buffer of its
+    size (no regrowth)."""
     mock = pa.MockOutputStream()
     with pa.ipc.new_stream(mock, table.schema) as writer:
         writer.write_table(table)
     out = pa.allocate_buffer(mock.size())
     with pa.ipc.new_stream(pa.FixedSizeBufferWriter(out), table.schema) as writer:
         writer.write_table(table)
-    return bytes(out.to_pybytes())
+    return out
 
 
 def from_ipc(value: bytes) -> pa.Table:

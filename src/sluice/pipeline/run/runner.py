@@ -58,10 +58,10 @@ from sluice.pipeline.run.chunks import (
     chunk_events,
     decode_batch,
     decode_chunk,
+    ipc_value,
     rows_of,
     stamped,
     table_events,
-    to_ipc,
 )
 from sluice.pipeline.run.filter_state import FilterCheckpoint
 from sluice.pipeline.run.live import live_fields
@@ -113,11 +113,11 @@ def _outputs(nodes: tuple[Node, ...]) -> list[PluginNode]:
     return out
 
 
-def _marked(values: list[bytes], headers: Headers | None, mark: Mark) -> Records:
+def _marked(values: list[bytes] | pa.Array, headers: Headers | None, mark: Mark) -> Records:
     """Records of ``values`` (each with ``headers``), the input's ``mark`` on the last one.
     (An emit without events stores nothing, mark included: re-reading what gave no event
     after a crash gives none again.)"""
-    if mark is None or not values:
+    if mark is None or len(values) == 0:
         return Records(values=values, headers=None if headers is None else [headers] * len(values))
     base = headers or ()
     listed = [base] * (len(values) - 1) + [(*base, (MARK_HEADER, mark))]
@@ -255,7 +255,7 @@ class PipelineRunner:
             records = _marked(values, None, mark)
             count = len(values)
         else:
-            records = _marked([to_ipc(table)], _ARROW, mark)
+            records = _marked(ipc_value(table), _ARROW, mark)
             count = table.num_rows
         if count:
             self.bus.produce(self.in_topic, 0, records)
