@@ -14,27 +14,29 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from pipeline_run_helpers import read_topic, wait_for
 
 from sluice.bus import Bus, EmbeddedBus, EmbeddedConfig
 from sluice.pipeline.run import PipelineRunner
-from sluice.pipeline.run.filter_state import CHECKPOINT_NAME
+from sluice.pipeline.run.filter_state import CHECKPOINT_NAME, FilterCheckpoint
 from sluice.windows import read_checkpoint
 
 BASE = 1_793_491_200_000
 WINDOW = (
     'window {{ size => 60 waiting_time => 5 timestamp => "ts_ms" idle_timeout => {idle} '
+    "checkpoint_interval => {checkpoint} "
     'group_by => ["service", "level"] aggregates => {{ "count" => "count(*)" '
     '"avg_latency_ms" => "avg(latency_ms)" "max_latency_ms" => "max(latency_ms)" }} }}'
 )
 Key = tuple[int, str, str]
 
 
-def _config(src: Path, out: Path, idle: int = 0) -> str:
+def _config(src: Path, out: Path, idle: int = 0, checkpoint: int = 0) -> str:
     return (
         f'input {{ file {{ path => "{src}" start_position => "beginning" codec => json '
         'stat_interval => "50 ms" sincedb_write_interval => 0 } }\n'
-        f"filter {{ {WINDOW.format(idle=idle)} }}\n"
+        f"filter {{ {WINDOW.format(idle=idle, checkpoint=checkpoint)} }}\n"
         f'output {{ file {{ path => "{out}" codec => json_lines flush_interval => 0 }} }}\n'
     )
 
@@ -194,3 +196,57 @@ def test_a_sigkill_mid_stream_neither_loses_nor_double_counts(tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             proc.kill()
     assert _results(out) == expected
+
+
+def _in_steps(runner: PipelineRunner, src: Path, events: list[dict[str, Any]], steps: int) -> None:
+    """Append ``events`` in ``steps`` parts, each processed before the next (one batch or
+    more each)."""
+    size = -(-len(events) // steps)
+    for i in range(0, len(events), size):
+        _append(src, events[i : i + size])
+        done = i + len(events[i : i + size])
+        assert wait_for(
+            lambda n=done: runner.status()["events_in"] == n and runner.lag() == 0, timeout=120
+        )
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_a_checkpoint_interval_stores_less_and_keeps_the_state_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash: bool
+) -> None:
+    """``checkpoint_interval``: the first batch's state is stored, then none until the
+    interval passes; a stop stores the last one (a restart repeats nothing); a crash (the
+    fake below drops the stores after the first, as a killed process would never make
+    them) restarts from the first checkpoint: windows are emitted again, identical."""
+    first, second = _events(3000, seed=6), _events(2000, seed=7, start_ms=BASE + 300_000)
+    src, out, state = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "state"
+    config = _config(src, out, checkpoint=3600)
+    saves: list[int] = []
+    real_save = FilterCheckpoint.save
+
+    def counted(self: FilterCheckpoint, blob: bytes, next_offset: int) -> None:
+        saves.append(next_offset)
+        if not (crash and len(saves) > 1):  # the fake: a crash loses every later store
+            real_save(self, blob, next_offset)
+
+    monkeypatch.setattr(FilterCheckpoint, "save", counted)
+    bus = EmbeddedBus(EmbeddedConfig(path=tmp_path / "data")).open()
+    try:
+        with PipelineRunner("win_interval", config, bus, state) as runner:
+            _in_steps(runner, src, first, steps=3)
+            assert len(saves) == 1  # the first batch only: the interval has not passed
+        assert len(saves) == 2  # the stop stored the last delivered batch's state
+        stored = read_checkpoint(state, name=CHECKPOINT_NAME)
+        assert stored is not None
+        assert list(stored.offsets.values()) == [saves[0] if crash else saves[-1]]
+        monkeypatch.setattr(FilterCheckpoint, "save", real_save)
+        _append(src, [*second, _marker(second)])
+        with PipelineRunner("win_interval", config, bus, state) as runner:
+            assert wait_for(lambda: runner.status()["events_in"] >= 2001 and runner.lag() == 0,
+                            timeout=120)  # fmt: skip
+    finally:
+        bus.close()
+    expected = _expected([*first, *second])
+    assert _results(out) == expected  # identical results, whatever was replayed
+    emitted = len(out.read_bytes().splitlines())
+    assert emitted > len(expected) if crash else emitted == len(expected)

@@ -17,17 +17,18 @@ filter starts empty; the offset is kept, so the events before it are not replaye
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 
+from sluice.pipeline.compiler import ConditionalNode, Node, PluginNode
 from sluice.pipeline.executor import FilterChain
 from sluice.pipeline.run.worker import FilterState
 from sluice.windows import CheckpointError, read_checkpoint, write_checkpoint
 
-__all__ = ["CHECKPOINT_NAME", "FilterCheckpoint", "pack", "unpack"]
+__all__ = ["CHECKPOINT_NAME", "FilterCheckpoint", "checkpoint_interval", "pack", "unpack"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,24 @@ def unpack(blob: bytes) -> dict[str, bytes]:
     return states
 
 
+def checkpoint_interval(nodes: Sequence[Node]) -> float:
+    """The shortest ``checkpoint_interval`` of the ``window`` filters among ``nodes``
+    (conditionals' bodies included), in seconds; 0 when there is none."""
+    found: list[float] = []
+
+    def walk(items: Sequence[Node]) -> None:
+        for node in items:
+            if isinstance(node, ConditionalNode):
+                for branch in node.branches:
+                    walk(branch.body)
+                walk(node.else_body)
+            elif isinstance(node, PluginNode) and node.name == "window":
+                found.append(float(getattr(node.settings, "checkpoint_interval", 0)))
+
+    walk(nodes)
+    return min(found, default=0.0)
+
+
 class FilterCheckpoint:
     """Snapshot, save, load and tick of one pipeline's stateful filters (module doc).
 
@@ -65,6 +84,7 @@ class FilterCheckpoint:
         directory: the pipeline's state dir.
         partition: the input topic and partition, e.g. ``"pipeline_x_in/0"`` (the offset's key).
         dead_letters: drains the chain's refused events as dead-letter values.
+        interval_s: seconds between stored checkpoints (:func:`checkpoint_interval`).
     """
 
     def __init__(
@@ -74,16 +94,21 @@ class FilterCheckpoint:
         directory: Path,
         partition: str,
         dead_letters: Callable[[], list[bytes]],
+        interval_s: float = 0.0,
     ) -> None:
         self.pipeline = pipeline
         self.chain = chain
         self.directory = directory
         self.partition = partition
         self._dead_letters = dead_letters
+        self.interval_s = interval_s
 
     def worker_state(self) -> FilterState:
         """The callables the worker drives."""
-        return FilterState(snapshot=self.snapshot, save=self.save, load=self.load, tick=self.tick)
+        return FilterState(
+            snapshot=self.snapshot, save=self.save, load=self.load, tick=self.tick,
+            interval_s=self.interval_s,
+        )  # fmt: skip
 
     def snapshot(self) -> bytes:
         """Every stateful filter's state now, packed."""

@@ -63,7 +63,7 @@ from sluice.pipeline.run.chunks import (
     stamped,
     table_events,
 )
-from sluice.pipeline.run.filter_state import FilterCheckpoint
+from sluice.pipeline.run.filter_state import FilterCheckpoint, checkpoint_interval
 from sluice.pipeline.run.live import live_fields
 from sluice.pipeline.run.parallel import SlicedChain
 from sluice.pipeline.run.worker import BatchWorker
@@ -275,8 +275,9 @@ class PipelineRunner:
         state = None
         if self.chain.stateful:  # window filters: their state is checkpointed with the offset
             state = FilterCheckpoint(
-                self.name, self.chain, self.state_dir, f"{self.in_topic}/0", self._chain_dead
-            ).worker_state()
+                self.name, self.chain, self.state_dir, f"{self.in_topic}/0", self._chain_dead,
+                interval_s=checkpoint_interval(self.pipeline.filters),
+            ).worker_state()  # fmt: skip
         worker = BatchWorker(
             name=self.name, bus=self.bus, topic=self.in_topic, group=self.group,
             batch_size=self.batch_size, stop=self._stop, filter_batch=self._filter,

@@ -21,6 +21,11 @@ delivered and before the offset is committed. On start ``FilterState.load`` rest
 last snapshot and the worker resumes from its offset, so a crash replays exactly the
 batches the restored state has not seen: no event is lost or counted twice in the state
 (outputs stay at-least-once: results delivered after the last save are delivered again).
+With a checkpoint interval (``FilterState.interval_s``) the delivery thread stores the first
+delivered batch's snapshot, then one only once the interval has passed since the last save;
+it keeps the latest one in memory meanwhile and stores it when the worker ends (a stop).
+Offsets are still committed per batch; a restart resumes from the stored checkpoint's
+offset (a crash replays the batches since: the state stays exact, their results repeat).
 When a fetch returns nothing the worker calls ``tick`` (windows closing on an idle input)
 and hands what it emits through the same path, with a snapshot at the same offset.
 Pipelines without stateful filters pass no ``FilterState`` and take no snapshots.
@@ -29,8 +34,10 @@ Pipelines without stateful filters pass no ``FilterState`` and take no snapshots
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -73,12 +80,15 @@ class FilterState:
             before that offset is committed.
         load: restore the last saved state; its next offset, or ``None`` when none was saved.
         tick: what the filters emit on an idle poll (see :data:`TickBatch`).
+        interval_s: seconds between saves (0: after every batch); the latest delivered
+            batch's state is kept in memory meanwhile and saved when the worker ends.
     """
 
     snapshot: Callable[[], bytes]
     save: Callable[[bytes, int], None]
     load: Callable[[], int | None]
     tick: TickBatch
+    interval_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,21 +221,30 @@ class BatchWorker:
         """The delivery thread: outputs, dead letters and the commit, batch after batch,
         until the worker is done and nothing is left (or the pipeline stops). What ends it
         otherwise lands in ``failed`` for :meth:`run` to raise."""
+        unsaved: tuple[bytes, int] | None = None  # delivered, not stored yet (interval)
+        # The first delivered batch is always stored: once an offset is committed a
+        # checkpoint exists, so a restart never takes the committed offset with no state.
+        saved_at = -math.inf
         try:
             while True:
                 try:
                     item = handoff.get(timeout=0.1)
                 except queue.Empty:
                     if done.is_set() or self._stop.is_set():
-                        return
+                        break
                     continue
                 delivered = self._retrying(
                     item.offset, partial(self._deliver, item.out, item.dead, item.events)
                 )
                 if delivered is None:
-                    return
+                    break
                 if item.state is not None and self._state is not None:
-                    self._state.save(item.state, item.next_offset)
+                    unsaved = (item.state, item.next_offset)
+                    if time.monotonic() - saved_at >= self._state.interval_s:
+                        self._state.save(*unsaved)
+                        unsaved, saved_at = None, time.monotonic()
                 self.bus.commit(self.group, {self.tp: item.next_offset})
+            if unsaved is not None and self._state is not None:  # the worker ends: store it
+                self._state.save(*unsaved)
         except BaseException as exc:  # run() re-raises it
             failed.append(exc)

@@ -164,6 +164,15 @@ class WindowSettings(CommonFilterSettings):
         "batch (dead-letter queue) instead of growing without limit.",
     )
     threads: int = Field(default=1, ge=1, description="DuckDB threads of the window kernels.")
+    checkpoint_interval: int = Field(
+        default=0,
+        ge=0,
+        description="Seconds between stored checkpoints of the pipeline's window state (0: "
+        "after every batch). Longer is cheaper with many keys; after a crash the batches "
+        "since the last checkpoint are filtered again (the state stays exact, their results "
+        "are delivered again). A stop stores the last delivered batch's state. With several "
+        "window filters the shortest interval applies.",
+    )
 
     @field_validator("timestamp")
     @classmethod
