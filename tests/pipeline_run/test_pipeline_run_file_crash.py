@@ -82,6 +82,35 @@ def test_a_crash_between_emit_and_position_save_repeats_nothing(
     assert [v["offset"] for k, v in sincedb.items() if k != "bus"] == [logs[0].stat().st_size]
 
 
+def test_a_crash_after_a_new_inputs_first_read_repeats_nothing(
+    bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No position file yet: the input saves the topic's end when it opens, so even its
+    first read's mark is found after a crash in that read's position save."""
+    log, out, state = tmp_path / "a.log", tmp_path / "out.txt", tmp_path / "state"
+    config = _config([log], out, "plain")
+    _write(log, [f"a{i}" for i in range(10)], "plain")
+    real_save = FileInput._save
+    crashed: list[bool] = []
+
+    def crash_first_read(self: FileInput) -> None:  # the fake: dies in the first read's save
+        if not crashed and any(key != "bus" for key in self.positions):
+            crashed.append(True)
+            raise RuntimeError("injected crash between the first emit and its position save")
+        real_save(self)
+
+    monkeypatch.setattr(FileInput, "_save", crash_first_read)
+    with PipelineRunner("first", config, bus, state) as runner:
+        assert wait_for(lambda: len(_out(out)) == 10)
+        assert wait_for(lambda: any(i.error is not None for i in runner.inputs))
+    monkeypatch.setattr(FileInput, "_save", real_save)
+    _write(log, ["a10"], "plain")
+    with PipelineRunner("first", config, bus, state):
+        assert wait_for(lambda: len(_out(out)) >= 11)
+        assert not wait_for(lambda: len(_out(out)) > 11, timeout=1.0)
+    assert _out(out) == [f"a{i}" for i in range(11)]
+
+
 def _line(text: str, codec: str) -> str:
     return (json.dumps({"message": text}) if codec == "json_lines" else text) + "\n"
 

@@ -104,8 +104,12 @@ class FileInput(Input):
         """Move files to the positions stored in the bus after the last save (a crash
         between an emit and its save); see :mod:`sluice.plugins.inputs.marks`."""
         bus, topic = self.ctx.bus, self.ctx.topic
+        if bus is None or topic is None or not bus.topic_exists(topic):
+            return
         saved = self.positions.get(_BUS)
-        if bus is None or topic is None or saved is None or not bus.topic_exists(topic):
+        if saved is None:  # no save yet: from here on, the first emit's mark will be found
+            self.positions[_BUS] = {"end": topic_end(bus, topic)}
+            self._save()
             return
         moved = 0
         for raw in marks_since(bus, topic, int(saved["end"])):
@@ -123,8 +127,8 @@ class FileInput(Input):
 
     def _mark(self, w: _Watched, consumed: int) -> bytes:
         """The mark of an emit of ``w``'s next ``consumed`` bytes: the position after them."""
-        position = {"input": self.node.id, "key": w.key, "path": w.path}
-        return json.dumps({**position, "offset": w.offset + consumed}).encode()
+        mark = {"input": self.node.id, "key": w.key, "path": w.path, "offset": w.offset + consumed}
+        return json.dumps(mark).encode()
 
     def _discover(self) -> dict[str, tuple[str, os.stat_result]]:
         s = self.settings
