@@ -64,8 +64,6 @@ odd_values = st.sampled_from([
     b'{"s": "\xff"}', b"", None, b' {"a": 4} ', b'{\n  "a": 5,\n  "s": "multi"\n}',
     b'{"a":\r6}', b'{"a": 7, "a": 8}', b'{"s": "\\u00e9\\ud83c\\udf89"}', b'{"s": "\\ud800"}',
     b'{"\\u0061": 9}', b"{}", b'{"a": null, "s": null}', b'{"f": -0.0, "a": -0}',
-    # Not JSON, though Arrow's reader takes them: bad whatever batch they come in.
-    b'{"f": NaN}', b'{"f": -Infinity}', b'{"x": Inf, "a": 1}', b'{"s": "NaN or Inf, a word"}',
 ])  # fmt: skip
 values_strategy = st.lists(st.one_of(good_records.map(orjson.dumps), odd_values), max_size=60)
 

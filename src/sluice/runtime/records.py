@@ -17,9 +17,7 @@ Decoding rules:
   into a ``string`` field becomes its JSON text, ``"12"`` into a ``long`` field becomes 12,
   ``0``/``1``/``"true"`` into ``boolean``); otherwise the record is bad;
 - a value that is not a JSON object, or not valid JSON / UTF-8, or empty, is bad (UTF-8 is
-  checked for the whole value first: Arrow's reader does not check it inside strings;
-  nor does it refuse ``NaN`` and ``Infinity``, so values holding them are decoded one by one
-  and are bad, whatever batch they come in);
+  checked for the whole value first: Arrow's reader does not check it inside strings);
 - the system fields ``dtEventTimeStamp``, ``dtEventTime``, ``localTime``, ``thedate`` are
   read when present and filled when absent: ``dtEventTimeStamp`` from the bus record's
   timestamp (``timestamps_ms``) or the processing time, the others derived from it
@@ -57,9 +55,6 @@ BadRecord = tuple[int, str]
 """``(index in the input batch, reason)`` for a value that could not be decoded."""
 
 _SMALL_CHUNK = 16
-_NON_JSON = ("NaN", "Inf")
-"""Number literals Arrow's JSON reader accepts (``NaN``, ``Inf``, ``Infinity``, signed) that
-JSON does not have."""
 
 
 DERIVED_FIELDS = frozenset({"dtEventTime", "localTime", "thedate"})
@@ -242,27 +237,6 @@ def _invalid_utf8(values: pa.Array, start: int = 0) -> list[int]:
     )
 
 
-def _non_json_literals(values: pa.Array) -> pa.Array | None:
-    """Which values hold ``NaN`` or ``Inf`` (``Infinity``), anywhere, even inside a string;
-    ``None`` when none does (two literal scans over the whole batch, the usual answer).
-
-    Arrow's reader accepts these number literals, which are not JSON, while the one-by-one
-    decoder refuses them: a value holding one must take the one-by-one path whatever batch
-    it comes in (a mere word in a string only costs that value the slower path). RE2 finds
-    a literal with ``memchr``; Arrow's plain substring search is many times slower."""
-    if len(values) == 0:
-        return None
-    data = _data(values)
-    whole = pa.Array.from_buffers(
-        pa.large_binary(), 1, [None, pa.array([0, data.size], pa.int64()).buffers()[1], data]
-    )
-    found = [w for w in _NON_JSON if pc.any(pc.match_substring_regex(whole, w)).as_py()]
-    if not found:
-        return None
-    hits = [pc.match_substring_regex(values, w).fill_null(False) for w in found]
-    return hits[0] if len(hits) == 1 else pc.or_(hits[0], hits[1])
-
-
 def _ascending(order: pa.Array) -> bool:
     """Whether ``order`` is strictly increasing (then no reordering ``take`` is needed)."""
     return bool(pc.all(pc.greater(order.slice(1), order.slice(0, len(order) - 1))).as_py())
@@ -322,9 +296,6 @@ def decode_json_values(
     broken = _invalid_utf8(binary)
     if broken:  # Arrow's reader does not check UTF-8 inside strings: decode these one by one
         fast = pc.and_(fast, pc.invert(pc.is_in(indices, value_set=pa.array(broken, pa.int64()))))
-    literals = _non_json_literals(binary)
-    if literals is not None:  # Arrow's reader takes NaN and Infinity: one by one, they are bad
-        fast = pc.and_(fast, pc.invert(literals))
     if pc.all(fast).as_py():
         _decode_shaped(binary, indices, arrow, pieces, bad, newline_delimited)
     else:
