@@ -14,7 +14,7 @@ from pipeline_run_helpers import free_port, wait_for
 
 from sluice.bus import Bus
 from sluice.pipeline.run import PipelineRunner
-from sluice.pipeline.run.chunks import ChunkDecoder, decode_chunk, from_ipc, to_ipc
+from sluice.pipeline.run.chunks import ChunkDecoder, decode_chunk, from_ipc, ipc_value
 from sluice.plugins.inputs.base import hostname
 
 STAMP = {"host": "h1", "@timestamp": "2026-11-21T00:00:00.000Z", "@version": "1"}
@@ -53,7 +53,7 @@ def test_what_the_bulk_path_cannot_take_goes_per_event() -> None:
 
 def test_ipc_round_trip() -> None:
     table = pa.table({"a": [1, None], "b": ["x", "y"]})
-    assert from_ipc(to_ipc(table)).equals(table)
+    assert from_ipc(ipc_value(table)[0].as_py()).equals(table)
 
 
 def test_file_json_lines_bulk_and_per_event_mixed(bus: Bus, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ the fields every event of the chunk gets unless it has them (``@timestamp``, ``@
 at a time on the slow path. On the input's thread, :func:`decode_chunk` parses the chunk
 with ``pyarrow.json`` (multi-threaded C++, no Python object per event) and adds the stamp as
 constant columns (or fills the nulls of a column the events partly have); the table goes to
-the input topic as one record in the Arrow IPC stream format (:func:`to_ipc`), marked by the
+the input topic as one record in the Arrow IPC stream format (:func:`ipc_value`), marked by the
 header :data:`ARROW_HEADER`, and the worker reads it back without copying (:func:`from_ipc`).
 
 ``pyarrow.json`` infers timestamps from date-like strings; Sluice keeps them as text, so a
@@ -45,7 +45,6 @@ __all__ = [
     "rows_of",
     "stamped",
     "table_events",
-    "to_ipc",
 ]
 
 ARROW_HEADER = "sluice-arrow"
@@ -229,34 +228,23 @@ def table_events(table: pa.Table, stamp: dict[str, Any]) -> list[bytes]:
     return out
 
 
-def to_ipc(table: pa.Table) -> bytes:
-    """``table`` in the Arrow IPC stream format, as bytes (see :func:`ipc_value`)."""
-    return bytes(_ipc_buffer(table).to_pybytes())
-
-
 def ipc_value(table: pa.Table) -> pa.Array:
-    """``table`` in the Arrow IPC stream format as a one-value ``binary`` column sharing the
-    written buffer: the bus stores it without a copy into Python bytes first."""
-    out = _ipc_buffer(table)
-    offsets = pa.array([0, out.size], pa.int32()).buffers()[1]
-    value: pa.Array = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, out])
-    return value
-
-
-def _ipc_buffer(table: pa.Table) -> pa.Buffer:
-    """The IPC stream of ``table``, measured first and written once into a buffer of its
-    size (no regrowth)."""
+    """``table`` in the Arrow IPC stream format as a one-value ``binary`` column (one bus
+    record value) sharing the written buffer: the bus stores it without a copy into Python
+    bytes first. The stream is measured first and written once into a buffer of its size."""
     mock = pa.MockOutputStream()
     with pa.ipc.new_stream(mock, table.schema) as writer:
         writer.write_table(table)
     out = pa.allocate_buffer(mock.size())
     with pa.ipc.new_stream(pa.FixedSizeBufferWriter(out), table.schema) as writer:
         writer.write_table(table)
-    return out
+    offsets = pa.array([0, out.size], pa.int32()).buffers()[1]
+    value: pa.Array = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, out])
+    return value
 
 
 def from_ipc(value: bytes) -> pa.Table:
-    """The table of a value written by :func:`to_ipc` (sharing ``value``'s memory)."""
+    """The table of a value written by :func:`ipc_value` (sharing ``value``'s memory)."""
     return pa.ipc.open_stream(pa.py_buffer(value)).read_all()
 
 
