@@ -17,15 +17,16 @@ filter starts empty; the offset is kept, so the events before it are not replaye
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 
-from sluice.pipeline.compiler import ConditionalNode, Node, PluginNode
+from sluice.pipeline.compiler import Pipeline
 from sluice.pipeline.executor import FilterChain
 from sluice.pipeline.run.worker import FilterState
+from sluice.pipeline.settings.window import WindowSettings
 from sluice.windows import CheckpointError, read_checkpoint, write_checkpoint
 
 __all__ = ["CHECKPOINT_NAME", "FilterCheckpoint", "checkpoint_interval", "pack", "unpack"]
@@ -57,22 +58,17 @@ def unpack(blob: bytes) -> dict[str, bytes]:
     return states
 
 
-def checkpoint_interval(nodes: Sequence[Node]) -> float:
-    """The shortest ``checkpoint_interval`` of the ``window`` filters among ``nodes``
+def checkpoint_interval(pipeline: Pipeline) -> float:
+    """The shortest ``checkpoint_interval`` of the pipeline's ``window`` filters
     (conditionals' bodies included), in seconds; 0 when there is none."""
-    found: list[float] = []
-
-    def walk(items: Sequence[Node]) -> None:
-        for node in items:
-            if isinstance(node, ConditionalNode):
-                for branch in node.branches:
-                    walk(branch.body)
-                walk(node.else_body)
-            elif isinstance(node, PluginNode) and node.name == "window":
-                found.append(float(getattr(node.settings, "checkpoint_interval", 0)))
-
-    walk(nodes)
-    return min(found, default=0.0)
+    return min(
+        (
+            float(node.settings.checkpoint_interval)
+            for node in pipeline.plugins("filter")
+            if isinstance(node.settings, WindowSettings)
+        ),
+        default=0.0,
+    )
 
 
 class FilterCheckpoint:

@@ -276,7 +276,7 @@ class PipelineRunner:
         if self.chain.stateful:  # window filters: their state is checkpointed with the offset
             state = FilterCheckpoint(
                 self.name, self.chain, self.state_dir, f"{self.in_topic}/0", self._chain_dead,
-                interval_s=checkpoint_interval(self.pipeline.filters),
+                interval_s=checkpoint_interval(self.pipeline),
             ).worker_state()  # fmt: skip
         worker = BatchWorker(
             name=self.name, bus=self.bus, topic=self.in_topic, group=self.group,
