@@ -4,7 +4,9 @@ An RT lives on the bus as JSON values. :func:`decode_json_values` turns a whole 
 values into one Arrow table with the RT's schema in one native pass (each value followed by
 ``\\n``, read as newline-delimited JSON by ``pyarrow.json.read_json`` with an explicit
 schema); only when that fails does it split the batch to find the failing values, so good
-records are never lost and every bad one gets a reason. The runtime decodes big batches in
+records are never lost and every bad one gets a reason. Before those, the native decoder
+(:mod:`sluice.runtime.jsonscan`) reads every value it is sure of in one strict pass and
+leaves them only the rest, so the rules below are theirs. The runtime decodes big batches in
 parallel pieces (:mod:`sluice.runtime.tasks.fastjson`); values the native reader rejects
 are decoded one by one by :mod:`sluice.runtime.record_one`. :func:`encode_json_rows`
 (:mod:`sluice.runtime.record_encode`, re-exported here) does the reverse with DuckDB's
@@ -37,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from sluice.runtime import jsonscan
 from sluice.runtime.record_encode import encode_json_rows
 from sluice.runtime.record_one import decode_one
 from sluice.sql.system_fields import date_int, format_ms
@@ -197,10 +200,20 @@ def _decode_shaped(
     bad: list[BadRecord],
     newline_delimited: bool,
 ) -> None:
-    """Decode ``{...}`` values: newline-delimited, except multi-line values (concatenated)."""
+    """Decode ``{...}`` values: natively (:mod:`sluice.runtime.jsonscan`) where the native
+    decoder is sure, the rest newline-delimited, except multi-line values (concatenated)."""
     if not newline_delimited:
         _decode_range(values, indices, schema, pieces, bad, "concatenated")
         return
+    if jsonscan.supports(schema):
+        table, unsure = jsonscan.scan(values, schema)
+        if unsure is None:
+            pieces.append((indices, table))
+            return
+        if table.num_rows:
+            sure = pc.invert(pc.is_in(_sequence(len(values)), value_set=unsure))
+            pieces.append((indices.filter(sure), table))
+        values, indices = values.take(unsure), indices.take(unsure)
     try:
         pieces.append((indices, _read(values, schema, lines=True)))
         return
