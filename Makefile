@@ -10,7 +10,7 @@ W ?= all
 
 .PHONY: run test lint typecheck pytest bench bench-quick clean tools
 
-$(STAMP): pyproject.toml setup.py src/sluice/runtime/_jsonscan.c
+$(STAMP): pyproject.toml setup.py $(wildcard src/sluice/*/_*.c)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

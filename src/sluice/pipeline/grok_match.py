@@ -40,10 +40,10 @@ from sluice.pipeline import grok_regex as rx
 from sluice.pipeline.batch import (
     PARALLEL_MIN_ROWS,
     extract,
-    list_item,
     parallel_workers,
     slice_pool,
 )
+from sluice.pipeline.strcut import split_parts
 
 __all__ = ["Matcher"]
 
@@ -284,9 +284,9 @@ class Matcher:
             j = i
             while j + 1 < len(pieces) and pieces[j + 1].sep == pieces[i].sep:
                 j += 1
-            parts = pc.split_pattern(tail, pieces[i].sep, max_splits=j - i + 1)
-            heads += [(pieces[m], list_item(parts, m - i)) for m in range(i, j + 1)]
-            tail = list_item(parts, j - i + 1)
+            parts = split_parts(tail, pieces[i].sep, j - i + 1)
+            heads += [(pieces[m], parts[m - i]) for m in range(i, j + 1)]
+            tail = parts[-1]
             i = j + 1
         if pieces and pieces[-1].keep:
             tail = pc.binary_join_element_wise(pieces[-1].sep, tail, "")
