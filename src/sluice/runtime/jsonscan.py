@@ -44,6 +44,9 @@ def supports(schema: pa.Schema) -> bool:
 def scan(values: pa.Array, schema: pa.Schema) -> tuple[pa.Table, pa.Array | None]:
     """Decode the sure values of ``values`` (``binary`` or ``large_binary``, no nulls).
 
+    The values must be valid UTF-8 (the codec checks that first, in one validating cast):
+    string bytes are copied as they are.
+
     Returns ``(table, unsure)``: the sure values' rows in input order with ``schema``, and
     the positions (``int64``, ascending) of the values left for the general readers, or
     ``None`` when every value was decoded.
