@@ -84,7 +84,12 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(value)
 
 
-any_value = objects() | mutated()
+jsonish = st.text(alphabet='{}[]",:0123456789.eE+-truefalsnNI\\ /\t', max_size=40).map(
+    lambda body: ("{" + body + "}").encode()
+)
+"""Short texts of JSON's characters between braces: mostly invalid, sometimes odd valid JSON."""
+
+any_value = objects() | mutated() | jsonish
 
 
 def _bits(row: dict[str, Any]) -> dict[str, Any]:

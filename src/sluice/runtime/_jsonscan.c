@@ -83,6 +83,7 @@ static int buf_grow(buf_t *b, size_t extra) {
 }
 
 static int buf_put(buf_t *b, const void *src, size_t n) {
+    if (n == 0) return 1;
     if (!buf_grow(b, n)) return 0;
     memcpy(b->data + b->len, src, n);
     b->len += n;
