@@ -181,3 +181,13 @@ def test_unsupported_schema_and_nulls_are_refused() -> None:
         jsonscan.scan(pa.array([b"{}"], pa.binary()), pa.schema([("x", pa.date32())]))
     with pytest.raises(ValueError, match="without nulls"):
         jsonscan.scan(pa.array([b"{}", None], pa.binary()), ARROW)
+
+
+def test_values_over_the_size_bound_are_all_left_to_the_general_readers() -> None:
+    values = [b'{"l":1}', b'{"l":2}']
+    with patch.object(jsonscan, "_MAX_BYTES", 10):
+        table, unsure = jsonscan.scan(pa.array(values, pa.binary()), ARROW)
+        assert table.num_rows == 0
+        assert unsure is not None and unsure.to_pylist() == [0, 1]
+        decoded, bad = decode_json_values(values, SCHEMA, now_ms=NOW, derived_fields=False)
+    assert bad == [] and decoded.column("l").to_pylist() == [1, 2]

@@ -20,6 +20,7 @@ arbitrary values), and the native pass only ever makes decoding faster.
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sluice.runtime import _jsonscan
 
@@ -34,6 +35,9 @@ _KINDS: dict[pa.DataType, int] = {
     pa.bool_(): 5,
 }
 """Arrow type -> the C decoder's field kind."""
+
+_MAX_BYTES = 2**31 - 1
+"""Most value bytes in one call: every string column then fits 32-bit offsets."""
 
 
 def supports(schema: pa.Schema) -> bool:
@@ -53,13 +57,17 @@ def scan(values: pa.Array, schema: pa.Schema) -> tuple[pa.Table, pa.Array | None
 
     Raises:
         ValueError: ``schema`` is not :func:`supports`-ed, or ``values`` has nulls.
-        MemoryError: out of memory, or a string column of this batch over 2 GiB (the
-            caller then reads the batch with the general readers).
+        MemoryError: out of memory.
+
+    Values of more than 2 GiB in all are all left unsure (a string column could then
+    outgrow Arrow's 32-bit offsets); the codec's batches are far smaller.
     """
     if not supports(schema):
         raise ValueError(f"the native JSON decoder does not support the schema {schema}")
     if values.null_count:
         raise ValueError("the native JSON decoder takes values without nulls")
+    if (pc.sum(pc.binary_length(values)).as_py() or 0) >= _MAX_BYTES:
+        return schema.empty_table(), pa.array(range(len(values)), pa.int64())
     width = 8 if pa.types.is_large_binary(values.type) else 4
     fields = [(field.name.encode(), _KINDS[field.type]) for field in schema]
     buffers = values.buffers()
