@@ -13,7 +13,7 @@ validated and skipped. Anything else (a conversion such as ``"12"`` into a ``lon
 given twice, an escaped key, NaN, a control character, a lone surrogate, deep nesting,
 invalid JSON) is returned as *unsure*, and the codec reads those values with its general
 readers, whose rules then apply. So a sure row is exactly what the general reader gives
-for it (the property tests in ``tests/runtime/test_runtime_jsonscan.py`` check this on
+for it (the property tests in ``tests/runtime_jsonscan/test_runtime_jsonscan.py`` check this on
 arbitrary values), and the native pass only ever makes decoding faster.
 """
 

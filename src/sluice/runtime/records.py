@@ -7,7 +7,7 @@ schema); only when that fails does it split the batch to find the failing values
 records are never lost and every bad one gets a reason. Before those, the native decoder
 (:mod:`sluice.runtime.jsonscan`) reads every value it is sure of in one strict pass and
 leaves them only the rest, so the rules below are theirs. The runtime decodes big batches in
-parallel pieces (:mod:`sluice.runtime.tasks.fastjson`); values the native reader rejects
+parallel pieces (:mod:`sluice.runtime.tasks.fastjson`); values pyarrow's reader rejects
 are decoded one by one by :mod:`sluice.runtime.record_one`. :func:`encode_json_rows`
 (:mod:`sluice.runtime.record_encode`, re-exported here) does the reverse with DuckDB's
 ``to_json`` (vectorised, no per-row Python).
